@@ -1,0 +1,58 @@
+"""segycore: parallel, byte-exact SEG-Y import and export.
+
+The public API: the staged coordinators, the job API over the supervisor process,
+:func:`open_dataset`, and the SEG-Y vocabulary.
+"""
+
+from .dataset import Dataset, open_dataset
+from .errors import (
+    JobCancelled,
+    SegycoreError,
+    SegyError,
+    SegyFormatError,
+    UnrepresentableValueError,
+)
+from .exporter import ExportConfig, ExportResult, ParallelExportCoordinator
+from .importer import ImportConfig, ImportResult, ParallelImportCoordinator
+from .segy import SegyLayout, read_layout
+from .spec import SAMPLE_FORMATS, TRACE_FIELDS, resolve_trace_field
+from .stages import EXPORT_STAGES, IMPORT_STAGES, ParallelProgress
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EXPORT_STAGES",
+    "IMPORT_STAGES",
+    "SAMPLE_FORMATS",
+    "TRACE_FIELDS",
+    "Dataset",
+    "ExportConfig",
+    "ExportResult",
+    "ImportConfig",
+    "ImportResult",
+    "Job",
+    "JobCancelled",
+    "ParallelExportCoordinator",
+    "ParallelImportCoordinator",
+    "ParallelProgress",
+    "SegyError",
+    "SegyFormatError",
+    "SegyLayout",
+    "SegycoreError",
+    "UnrepresentableValueError",
+    "__version__",
+    "open_dataset",
+    "read_layout",
+    "resolve_trace_field",
+    "start_export",
+    "start_import",
+]
+
+
+def __getattr__(name: str) -> object:
+    # The job API pulls in the supervisor and progress block; load it on first use.
+    if name in ("Job", "start_import", "start_export"):
+        from . import jobs
+
+        return getattr(jobs, name)
+    raise AttributeError(f"module 'segycore' has no attribute {name!r}")

@@ -1,0 +1,101 @@
+"""What ``segycore info`` and the import dialog show about a SEG-Y file or a dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .dataset import METADATA_FILE, open_dataset
+from .kernels import run_starts_reference
+from .segy import Endian, decode_textual_header, read_layout, read_trace_headers, trace_header_dtype
+from .spec import TRACE_FIELDS
+
+__all__ = ["PREVIEW_TRACES", "describe", "ensemble_counts", "render"]
+
+#: Traces whose headers a preview reads to count ensembles (a sample of big files).
+PREVIEW_TRACES = 100_000
+
+
+def ensemble_counts(raw_headers: np.ndarray, endian: Endian) -> dict[str, int]:
+    """How many ensembles each header field gives over ``raw_headers`` (runs of equal values)."""
+    records = np.ascontiguousarray(raw_headers).reshape(-1).view(trace_header_dtype(endian))
+    return {
+        f.name: int(run_starts_reference(records[f.name]).size + 1) if records.size else 0
+        for f in TRACE_FIELDS
+    }
+
+
+def describe(path: Path, endian: Endian | None = None) -> dict[str, Any]:
+    """A JSON-ready description of a SEG-Y file or a dataset folder."""
+    if path.is_dir() and (path / METADATA_FILE).is_file():
+        ds = open_dataset(path)
+        meta = ds.metadata
+        ensembles = {key: ds.ensembles(key).num_rows for key in ds.ensemble_keys}
+        return {
+            "kind": "dataset",
+            "path": str(path),
+            "source": meta["source"],
+            "sample_format": meta["sample_format"],
+            "sample_format_name": meta["sample_format_name"],
+            "dtype": str(ds.traces.dtype),
+            "byte_order": meta["byte_order"],
+            "revision": meta["revision"],
+            "n_traces": ds.n_traces,
+            "n_samples": ds.n_samples,
+            "sample_interval": ds.sample_interval,
+            "textual_header": meta["textual_header"],
+            "textual_encoding": meta["textual_encoding"],
+            "extended_textual_headers": len(meta["extended_textual_headers"]),
+            "ensembles": ensembles,
+            "stage_seconds": meta.get("stage_seconds", {}),
+        }
+    layout = read_layout(path, endian)
+    preview = read_trace_headers(layout, 0, PREVIEW_TRACES)
+    counts = ensemble_counts(preview, layout.endian)
+    return {
+        "kind": "segy",
+        "path": str(path),
+        "size_bytes": layout.file_size,
+        "sample_format": layout.format.code,
+        "sample_format_name": layout.format.name,
+        "byte_order": layout.endian,
+        "byte_order_source": layout.endian_source,
+        "revision": layout.revision,
+        "n_traces": layout.n_traces,
+        "n_samples": layout.n_samples,
+        "sample_interval": layout.sample_interval,
+        "textual_header": decode_textual_header(layout.textual_header)[0],
+        "textual_encoding": layout.textual_encoding,
+        "extended_textual_headers": len(layout.extended_textual_headers),
+        "ensembles_in_preview": {
+            k: counts[k] for k in ("field_record", "cdp", "inline", "crossline")
+        },
+        "preview_traces": len(preview),
+    }
+
+
+def render(info: dict[str, Any]) -> str:
+    """Human-readable text of :func:`describe`'s result."""
+    lines = [
+        f"{info['path']}  ({'segycore dataset' if info['kind'] == 'dataset' else 'SEG-Y file'})",
+        f"  sample format   {info['sample_format']} ({info['sample_format_name']})",
+        f"  byte order      {info['byte_order']}",
+        f"  revision        {info['revision']}",
+        f"  traces          {info['n_traces']:,}",
+        f"  samples/trace   {info['n_samples']:,}",
+        f"  interval        {info['sample_interval']:g} us",
+        f"  textual header  {info['textual_encoding']}, "
+        f"{info['extended_textual_headers']} extended",
+    ]
+    if info["kind"] == "dataset":
+        for key, count in info["ensembles"].items():
+            lines.append(f"  ensembles       {count:,} by {key}")
+    else:
+        sample = info["preview_traces"]
+        for key, count in info["ensembles_in_preview"].items():
+            lines.append(f"  ensembles       {count:,} by {key} (first {sample:,} traces)")
+    lines.append("")
+    lines.append(info["textual_header"])
+    return "\n".join(lines)

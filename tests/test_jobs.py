@@ -1,0 +1,177 @@
+"""The job API over the supervisor process: stages, cancel, crashes, no leftovers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from segycore import ExportConfig, ImportConfig, start_export, start_import
+from segycore.progress import remove_stale_blocks
+from segycore.stages import EXPORT_STAGES, IMPORT_STAGES
+from segycore.synthetic import write_survey
+
+from conftest import assert_no_staging, segy_data
+
+
+@pytest.fixture(scope="module")
+def survey(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """About 8 MB of IBM shot gathers: with a 10 MB/s rate limit a stage lasts ~1 s."""
+    folder = tmp_path_factory.mktemp("survey")
+    return write_survey(folder / "survey.sgy", n_shots=20, traces_per_shot=100, n_samples=1000)
+
+
+@pytest.fixture(scope="module")
+def dataset(survey: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    destination = tmp_path_factory.mktemp("ds") / "survey.dataset"
+    job = start_import(ImportConfig(survey, destination, workers=2))
+    assert job.wait(60).state == "done", job.error
+    return destination
+
+
+def _observe(job, timeout: float = 60.0) -> list[tuple[int, str]]:
+    """Poll like a front end; return the (stage, state) pairs seen, in order."""
+    seen: list[tuple[int, str]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        snap = job.snapshot()
+        pair = (snap.stage_index, snap.state)
+        if not seen or seen[-1] != pair:
+            seen.append(pair)
+        if snap.state in ("done", "failed", "cancelled"):
+            return seen
+        time.sleep(0.002)
+    raise AssertionError(f"job did not end in {timeout} s: {seen}")
+
+
+def _wait_for_stage(job, stage: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        snap = job.snapshot()
+        if snap.stage_index == stage and snap.state == "running" and snap.stages[stage].done > 0:
+            return
+        assert snap.state not in ("done", "failed", "cancelled"), snap
+        time.sleep(0.005)
+    raise AssertionError(f"stage {stage} never ran")
+
+
+def _assert_gone(pid: int | None) -> None:
+    assert pid is not None
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_import_job_runs_designs_stages(survey: Path, tmp_path: Path) -> None:
+    job = start_import(ImportConfig(survey, tmp_path / "ds", workers=2, rate_limit=40))
+    seen = _observe(job)
+    assert seen[-1][1] == "done", job.error
+    stages = [stage for stage, state in seen if state == "running"]
+    assert stages == sorted(stages) and stages[0] == 0 and stages[-1] == len(IMPORT_STAGES) - 1
+    final = job.snapshot()
+    assert [(s.name, s.label, s.unit, s.cancellable) for s in final.stages] == [
+        (s.name, s.label, s.unit, s.cancellable) for s in IMPORT_STAGES
+    ]
+    assert all(s.finished and s.done == s.total for s in final.stages)
+    assert final.stages[0].total == 2000 and final.stages[1].total == 2
+    assert job.result["n_traces"] == 2000
+    _assert_gone(job.pid)
+
+
+def test_export_job_round_trips(survey: Path, dataset: Path, tmp_path: Path) -> None:
+    job = start_export(ExportConfig(dataset, tmp_path / "out.sgy", workers=2))
+    seen = _observe(job)
+    assert seen[-1][1] == "done", job.error
+    final = job.snapshot()
+    assert [s.name for s in final.stages] == [s.name for s in EXPORT_STAGES]
+    assert final.stages[1].total == survey.stat().st_size  # merge counts bytes
+    assert (tmp_path / "out.sgy").read_bytes() == survey.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("kind", "stage"),
+    [("import", 0), ("export", 0), ("export", 1)],
+    ids=["import", "export", "merge"],
+)
+def test_cancel_in_each_cancellable_stage(
+    kind: str, stage: int, survey: Path, dataset: Path, tmp_path: Path
+) -> None:
+    destination = tmp_path / "out"
+    if kind == "import":
+        job = start_import(ImportConfig(survey, destination, workers=1, rate_limit=8))
+    else:
+        job = start_export(
+            ExportConfig(dataset, destination, workers=1, rate_limit=8, chunk_bytes=256 * 1024)
+        )
+    _wait_for_stage(job, stage)
+    asked = time.monotonic()
+    job.cancel()
+    snap = job.wait(5)
+    assert snap.state == "cancelled"
+    assert time.monotonic() - asked < 1.0
+    assert not destination.exists()
+    assert_no_staging(tmp_path)
+    _assert_gone(job.pid)
+
+
+def test_killed_supervisor_fails_the_job_quickly(survey: Path, tmp_path: Path) -> None:
+    job = start_import(ImportConfig(survey, tmp_path / "ds", workers=1, rate_limit=8))
+    _wait_for_stage(job, 0)
+    os.kill(job.pid, signal.SIGKILL)
+    killed = time.monotonic()
+    snap = job.wait(5)
+    assert snap.state == "failed"
+    assert time.monotonic() - killed < 2.0
+    assert "supervisor process" in snap.error and "signal 9" in snap.error
+    assert "Parallel import" in snap.error
+    assert not (tmp_path / "ds").exists()
+    assert_no_staging(tmp_path)
+
+
+def test_bad_source_fails_with_its_message(tmp_path: Path) -> None:
+    job = start_import(ImportConfig(segy_data("broken.sgy"), tmp_path / "ds"))
+    snap = job.wait(30)
+    assert snap.state == "failed"
+    assert snap.error.startswith("broken.sgy is truncated")
+    assert list(tmp_path.iterdir()) == []
+
+
+FRONT_END = textwrap.dedent(
+    """
+    import sys, time
+    from segycore import ImportConfig, start_import
+    job = start_import(ImportConfig(sys.argv[1], sys.argv[2], workers=1, rate_limit=4))
+    print(job.pid, job.block_name, flush=True)
+    time.sleep(60)
+    """
+)
+
+
+def test_dead_front_end_takes_its_supervisor_along(survey: Path, tmp_path: Path) -> None:
+    front = subprocess.Popen(
+        [sys.executable, "-c", FRONT_END, str(survey), str(tmp_path / "ds")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        supervisor_pid, block = front.stdout.readline().split()
+        supervisor = psutil.Process(int(supervisor_pid))
+        time.sleep(0.5)
+        front.kill()
+        front.wait(5)
+        supervisor.wait(5)  # raises if the supervisor outlives its front end
+    finally:
+        front.kill()
+        front.wait(5)
+        front.stdout.close()
+    assert not (tmp_path / "ds").exists()
+    assert_no_staging(tmp_path)
+    # The dead front end could not unlink its block: the next start removes it.
+    assert Path("/dev/shm", block).exists() == sys.platform.startswith("linux")
+    assert block in remove_stale_blocks() or not sys.platform.startswith("linux")
+    assert not Path("/dev/shm", block).exists()
