@@ -7,11 +7,12 @@ records into header bytes and dataset samples, :func:`encode_records` does the i
 Every size, shape and dtype is checked before memory is touched (``ValueError``
 otherwise); the loops run without the GIL, so threads can convert chunks side by side.
 
-IBM floats are converted with integer arithmetic only: the result never depends on the
-FPU's rounding or flush-to-zero mode, whatever other libraries set in the process.
+The IBM conversions use integer arithmetic and int-to-float conversions that are exact by
+construction, so results never depend on the FPU's rounding or flush-to-zero modes,
+whatever other libraries set in the process.
 """
 
-from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdint cimport int8_t, int16_t, int32_t, uint8_t, uint16_t, uint32_t, uint64_t
 from cpython.pyport cimport PY_SSIZE_T_MAX
 from libc.string cimport memcpy
 
@@ -30,17 +31,19 @@ cdef extern from *:
     #if defined(_MSC_VER)
     #include <stdlib.h>
     #include <intrin.h>
+    #define SC_INLINE static __inline
     #define SC_BSWAP16(x) _byteswap_ushort(x)
     #define SC_BSWAP32(x) _byteswap_ulong(x)
     #define SC_BSWAP64(x) _byteswap_uint64(x)
-    static __inline int sc_clz32(uint32_t x) {
+    SC_INLINE int sc_clz32(uint32_t x) {
         unsigned long i; _BitScanReverse(&i, x); return 31 - (int)i;
     }
     #else
+    #define SC_INLINE static inline
     #define SC_BSWAP16(x) __builtin_bswap16(x)
     #define SC_BSWAP32(x) __builtin_bswap32(x)
     #define SC_BSWAP64(x) __builtin_bswap64(x)
-    static inline int sc_clz32(uint32_t x) { return __builtin_clz(x); }
+    SC_INLINE int sc_clz32(uint32_t x) { return __builtin_clz(x); }
     #endif
     #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
     #define SC_HOST_LITTLE 0
@@ -48,14 +51,44 @@ cdef extern from *:
     #define SC_HOST_LITTLE 1
     #endif
     /* Unaligned loads and stores in native order; records need not be aligned. */
-    static inline uint16_t sc_get16(const unsigned char *p) { uint16_t v; memcpy(&v, p, 2); return v; }
-    static inline uint32_t sc_get32(const unsigned char *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-    static inline uint64_t sc_get64(const unsigned char *p) { uint64_t v; memcpy(&v, p, 8); return v; }
-    static inline void sc_put16(unsigned char *p, uint16_t v) { memcpy(p, &v, 2); }
-    static inline void sc_put32(unsigned char *p, uint32_t v) { memcpy(p, &v, 4); }
-    static inline void sc_put64(unsigned char *p, uint64_t v) { memcpy(p, &v, 8); }
-    static inline float sc_f32(uint32_t bits) { float f; memcpy(&f, &bits, 4); return f; }
-    static inline uint32_t sc_bits(float f) { uint32_t b; memcpy(&b, &f, 4); return b; }
+    SC_INLINE uint16_t sc_get16(const unsigned char *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+    SC_INLINE uint32_t sc_get32(const unsigned char *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+    SC_INLINE uint64_t sc_get64(const unsigned char *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+    SC_INLINE void sc_put16(unsigned char *p, uint16_t v) { memcpy(p, &v, 2); }
+    SC_INLINE void sc_put32(unsigned char *p, uint32_t v) { memcpy(p, &v, 4); }
+    SC_INLINE void sc_put64(unsigned char *p, uint64_t v) { memcpy(p, &v, 8); }
+    SC_INLINE float sc_f32(uint32_t bits) { float f; memcpy(&f, &bits, 4); return f; }
+    SC_INLINE uint32_t sc_bits(float f) { uint32_t b; memcpy(&b, &f, 4); return b; }
+    /* Byte-swap n items of 4 or 8 bytes from s to d (d == s allowed). SSE2 (every x86-64)
+       does 16 bytes per step: compilers do not vectorise bswap without SSSE3. */
+    #if defined(__SSE2__) || defined(_M_X64)
+    #include <emmintrin.h>
+    SC_INLINE __m128i sc_swap_words(__m128i v) {
+        return _mm_or_si128(_mm_slli_epi16(v, 8), _mm_srli_epi16(v, 8));
+    }
+    #endif
+    static void sc_bswap32_copy(const unsigned char *s, unsigned char *d, Py_ssize_t n) {
+        Py_ssize_t i = 0;
+    #if defined(__SSE2__) || defined(_M_X64)
+        for (; i + 4 <= n; i += 4) {
+            __m128i v = sc_swap_words(_mm_loadu_si128((const __m128i *)(s + 4 * i)));
+            v = _mm_shufflehi_epi16(_mm_shufflelo_epi16(v, 0xB1), 0xB1);
+            _mm_storeu_si128((__m128i *)(d + 4 * i), v);
+        }
+    #endif
+        for (; i < n; i++) sc_put32(d + 4 * i, SC_BSWAP32(sc_get32(s + 4 * i)));
+    }
+    static void sc_bswap64_copy(const unsigned char *s, unsigned char *d, Py_ssize_t n) {
+        Py_ssize_t i = 0;
+    #if defined(__SSE2__) || defined(_M_X64)
+        for (; i + 2 <= n; i += 2) {
+            __m128i v = sc_swap_words(_mm_loadu_si128((const __m128i *)(s + 8 * i)));
+            v = _mm_shufflehi_epi16(_mm_shufflelo_epi16(v, 0x1B), 0x1B);
+            _mm_storeu_si128((__m128i *)(d + 8 * i), v);
+        }
+    #endif
+        for (; i < n; i++) sc_put64(d + 8 * i, SC_BSWAP64(sc_get64(s + 8 * i)));
+    }
     """
     uint16_t SC_BSWAP16(uint16_t x) nogil
     uint32_t SC_BSWAP32(uint32_t x) nogil
@@ -70,6 +103,8 @@ cdef extern from *:
     void sc_put64(unsigned char *p, uint64_t v) nogil
     float sc_f32(uint32_t bits) nogil
     uint32_t sc_bits(float f) nogil
+    void sc_bswap32_copy(const unsigned char *s, unsigned char *d, Py_ssize_t n) nogil
+    void sc_bswap64_copy(const unsigned char *s, unsigned char *d, Py_ssize_t n) nogil
 
 __all__ = ["decode_records", "encode_records", "float32_to_ibm", "ibm_to_float32"]
 
@@ -147,8 +182,8 @@ cdef inline uint32_t _f32_to_ibm(uint32_t bits) noexcept nogil:
     cdef uint32_t sign = bits & 0x80000000u
     cdef uint32_t e8 = (bits >> 23) & 0xFFu
     cdef uint32_t m = bits & 0x007FFFFFu
-    cdef int k, t, lz, e
-    cdef uint32_t frac, bias, carry
+    cdef int k, t, lz
+    cdef uint32_t frac, rem, half
     if e8 == 0:
         if m == 0:
             return sign  # +0 and -0 keep their sign
@@ -159,18 +194,81 @@ cdef inline uint32_t _f32_to_ibm(uint32_t bits) noexcept nogil:
         m |= 0x00800000u
         k = <int>e8 - 150
     # value = m * 2**k, m in [2**23, 2**24); IBM wants frac * 16**(e-70), frac in [2**20, 2**24)
-    # so frac = m / 2**t rounded, t = (-k) mod 4. Branch-free: real data has random low bits.
+    # so frac = m / 2**t rounded, t = (-k) mod 4. Rounding never carries into the exponent:
+    # for t >= 1 the quotient is at most 2**(24-t), still a valid normalised fraction.
     t = (-k) & 3
-    e = 70 + (k + t) // 4
-    # round to nearest, ties to even: add half - 1 + (lowest kept bit), nothing when t == 0
-    bias = (((1u << t) >> 1) + ((m >> t) & 1u) - 1u) & (0u - <uint32_t>(t != 0))
-    frac = (m + bias) >> t
-    carry = frac >> 24  # rounding up to 2**24 = 16 * 2**20: next exponent
-    frac >>= 4 * carry
-    return sign | (<uint32_t>(e + <int>carry) << 24) | frac
+    frac = m >> t
+    rem = m & ((1u << t) - 1u)
+    half = (1u << t) >> 1
+    if rem > half or (rem == half and t != 0 and (frac & 1u)):
+        frac += 1u  # round to nearest, ties to even
+    return sign | (<uint32_t>(70 + (k + t) // 4) << 24) | frac
 
 
 # ---------------------------------------------------------------- sample loops
+#
+# The IBM loops first run a branch-free fast path that the compiler vectorises: it is
+# exact for every value whose result is a normal number (or zero), and it notes whether
+# any sample needs more (float32 subnormal or overflow, float32 subnormal or NaN input).
+# Only then is the row redone one sample at a time with the exact functions above.
+
+cdef void _decode_ibm(const uint8_t *s, uint8_t *d, Py_ssize_t n, bint swap) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef uint32_t u, frac, fbits, nonzero, special = 0
+    cdef int32_t shift
+    # native-order IBM words into d first, so that one loop, vectorised, serves both orders
+    if swap:
+        sc_bswap32_copy(s, d, n)
+    else:
+        memcpy(d, s, 4 * n)
+    for j in range(n):
+        u = sc_get32(d + 4 * j)
+        frac = u & 0x00FFFFFFu
+        # int -> float is exact for 24 bits and normalises frac; then add 4*(e-64)-24 to
+        # its exponent field. Right whenever the new exponent field lies in [1, 254].
+        fbits = sc_bits(<float><int32_t>frac)
+        shift = 4 * <int32_t>((u >> 24) & 0x7Fu) - 280
+        nonzero = 0u - <uint32_t>(frac != 0)
+        special |= nonzero & <uint32_t>(<uint32_t>(<int32_t>(fbits >> 23) + shift - 1) > 253u)
+        sc_put32(d + 4 * j, (u & 0x80000000u) | ((fbits + (<uint32_t>shift << 23)) & nonzero))
+    if special:
+        for j in range(n):
+            u = sc_get32(s + 4 * j)
+            sc_put32(d + 4 * j, _ibm_to_f32(SC_BSWAP32(u) if swap else u))
+
+
+cdef Py_ssize_t _encode_ibm(const uint8_t *s, uint8_t *d, Py_ssize_t n, bint swap) noexcept nogil:
+    """Float32 -> IBM for one row; returns -1 or the index of the first NaN/infinity."""
+    cdef Py_ssize_t j
+    cdef uint32_t u, e8, t, w, frac, r, nonzero, special = 0
+    for j in range(n):
+        u = sc_get32(s + 4 * j)
+        e8 = (u >> 23) & 0xFFu
+        nonzero = 0u - <uint32_t>((u & 0x7FFFFFFFu) != 0)
+        special |= nonzero & <uint32_t>(e8 - 1u > 253u)
+        # normal input: m = 1.mantissa * 2**23, frac = m / 2**t rounded, t = (2 - e8) mod 4.
+        # w = m * 2**(3 - t) puts the t dropped bits at the bottom of 3 (no variable shift).
+        t = (2u - e8) & 3u
+        w = ((u & 0x007FFFFFu) | 0x00800000u) * ((2u - (t & 1u)) * (4u - 3u * (t >> 1)))
+        frac = (w + 3u + ((w >> 3) & 1u)) >> 3  # round to nearest, ties to even; no carry
+        r = (((e8 + t + 130u) >> 2) << 24) | frac
+        sc_put32(d + 4 * j, (u & 0x80000000u) | (r & nonzero))
+    if swap:
+        sc_bswap32_copy(d, d, n)
+    if not special:
+        return -1
+    cdef Py_ssize_t bad = -1
+    for j in range(n):
+        u = sc_get32(s + 4 * j)
+        if (u & 0x7F800000u) == 0x7F800000u:  # NaN or infinity: no IBM encoding
+            r = 0
+            if bad < 0:
+                bad = j
+        else:
+            r = _f32_to_ibm(u)
+        sc_put32(d + 4 * j, SC_BSWAP32(r) if swap else r)
+    return bad
+
 
 cdef void _decode_samples(
     const uint8_t *s, uint8_t *d, Py_ssize_t n, int kind, bint swap, bint big
@@ -180,22 +278,15 @@ cdef void _decode_samples(
     cdef uint32_t v32
     cdef int32_t i32
     if kind == IBM:
-        if swap:
-            for j in range(n):
-                sc_put32(d + 4 * j, _ibm_to_f32(SC_BSWAP32(sc_get32(s + 4 * j))))
-        else:
-            for j in range(n):
-                sc_put32(d + 4 * j, _ibm_to_f32(sc_get32(s + 4 * j)))
+        _decode_ibm(s, d, n, swap)
     elif kind == COPY32:
         if swap:
-            for j in range(n):
-                sc_put32(d + 4 * j, SC_BSWAP32(sc_get32(s + 4 * j)))
+            sc_bswap32_copy(s, d, n)
         else:
             memcpy(d, s, 4 * n)
     elif kind == COPY64:
         if swap:
-            for j in range(n):
-                sc_put64(d + 8 * j, SC_BSWAP64(sc_get64(s + 8 * j)))
+            sc_bswap64_copy(s, d, n)
         else:
             memcpy(d, s, 8 * n)
     elif kind == I16:
@@ -231,9 +322,29 @@ cdef void _decode_samples(
             sc_put32(d + 4 * j, sc_bits(<float>s[j]))
 
 
-cdef inline bint _integral_in(float x, float lo, float hi) noexcept nogil:
-    """True when ``x`` is an integer in ``[lo, hi]`` (NaN and infinities are not)."""
+cdef inline uint32_t _held(float x, float lo, float hi, uint32_t *missed) noexcept nogil:
+    """``x`` as an integer in ``[lo, hi]``, or 0 (and ``*missed`` set) when it is not one.
+
+    Branch-free so that the loops vectorise: clamp (NaN becomes ``lo``), convert, compare.
+    """
+    cdef float clamped = x if x > lo else lo
+    clamped = clamped if clamped < hi else hi
+    cdef int32_t v = <int32_t>clamped
+    cdef uint32_t exact = <float>v == x
+    missed[0] |= exact ^ 1u
+    return <uint32_t>v & (0u - exact)
+
+
+cdef inline bint _held_exactly(float x, float lo, float hi) noexcept nogil:
     return x >= lo and x <= hi and <float>(<int32_t>x) == x
+
+
+cdef Py_ssize_t _first_not_held(const uint8_t *s, Py_ssize_t n, float lo, float hi) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(n):
+        if not _held_exactly(sc_f32(sc_get32(s + 4 * j)), lo, hi):
+            return j
+    return -1
 
 
 cdef Py_ssize_t _encode_samples(
@@ -244,82 +355,57 @@ cdef Py_ssize_t _encode_samples(
     Returns -1, or the index of the first value the format cannot hold exactly; such a
     value is written as all-zero bytes.
     """
-    cdef Py_ssize_t j, bad = -1
-    cdef uint32_t v32
+    cdef Py_ssize_t j
+    cdef uint32_t v, missed = 0
     cdef uint16_t v16
-    cdef float x
     cdef float lo = 0.0, hi = 0.0
     if kind == IBM:
-        for j in range(n):
-            v32 = sc_get32(s + 4 * j)
-            if (v32 & 0x7F800000u) == 0x7F800000u:  # NaN or infinity
-                v32 = 0
-                if bad < 0:
-                    bad = j
-            else:
-                v32 = _f32_to_ibm(v32)
-            sc_put32(d + 4 * j, SC_BSWAP32(v32) if swap else v32)
-    elif kind == COPY32:
+        return _encode_ibm(s, d, n, swap)
+    if kind == COPY32:
         if swap:
-            for j in range(n):
-                sc_put32(d + 4 * j, SC_BSWAP32(sc_get32(s + 4 * j)))
+            sc_bswap32_copy(s, d, n)
         else:
             memcpy(d, s, 4 * n)
-    elif kind == COPY64:
+        return -1
+    if kind == COPY64:
         if swap:
-            for j in range(n):
-                sc_put64(d + 8 * j, SC_BSWAP64(sc_get64(s + 8 * j)))
+            sc_bswap64_copy(s, d, n)
         else:
             memcpy(d, s, 8 * n)
-    elif kind == I16 or kind == U16:
-        if kind == I16:
-            lo, hi = -32768.0, 32767.0
-        else:
-            lo, hi = 0.0, 65535.0
+        return -1
+    if kind == I16:
+        lo, hi = -32768.0, 32767.0
+    elif kind == U16:
+        lo, hi = 0.0, 65535.0
+    elif kind == I24:
+        lo, hi = -8388608.0, 8388607.0
+    elif kind == U24:
+        lo, hi = 0.0, 16777215.0
+    elif kind == I8:
+        lo, hi = -128.0, 127.0
+    else:
+        lo, hi = 0.0, 255.0
+    if kind == I16 or kind == U16:
         for j in range(n):
-            x = sc_f32(sc_get32(s + 4 * j))
-            if _integral_in(x, lo, hi):
-                v16 = <uint16_t>(<int32_t>x)
-            else:
-                v16 = 0
-                if bad < 0:
-                    bad = j
+            v = _held(sc_f32(sc_get32(s + 4 * j)), lo, hi, &missed)
+            v16 = <uint16_t>v
             sc_put16(d + 2 * j, SC_BSWAP16(v16) if swap else v16)
     elif kind == I24 or kind == U24:
-        if kind == I24:
-            lo, hi = -8388608.0, 8388607.0
-        else:
-            lo, hi = 0.0, 16777215.0
         for j in range(n):
-            x = sc_f32(sc_get32(s + 4 * j))
-            if _integral_in(x, lo, hi):
-                v32 = <uint32_t>(<int32_t>x)
-            else:
-                v32 = 0
-                if bad < 0:
-                    bad = j
+            v = _held(sc_f32(sc_get32(s + 4 * j)), lo, hi, &missed)
             if big:
-                d[3 * j] = <uint8_t>(v32 >> 16)
-                d[3 * j + 1] = <uint8_t>(v32 >> 8)
-                d[3 * j + 2] = <uint8_t>v32
+                d[3 * j] = <uint8_t>(v >> 16)
+                d[3 * j + 1] = <uint8_t>(v >> 8)
+                d[3 * j + 2] = <uint8_t>v
             else:
-                d[3 * j] = <uint8_t>v32
-                d[3 * j + 1] = <uint8_t>(v32 >> 8)
-                d[3 * j + 2] = <uint8_t>(v32 >> 16)
-    elif kind == I8 or kind == U8:
-        if kind == I8:
-            lo, hi = -128.0, 127.0
-        else:
-            lo, hi = 0.0, 255.0
+                d[3 * j] = <uint8_t>v
+                d[3 * j + 1] = <uint8_t>(v >> 8)
+                d[3 * j + 2] = <uint8_t>(v >> 16)
+    else:
         for j in range(n):
-            x = sc_f32(sc_get32(s + 4 * j))
-            if _integral_in(x, lo, hi):
-                d[j] = <uint8_t>(<int32_t>x)
-            else:
-                d[j] = 0
-                if bad < 0:
-                    bad = j
-    return bad
+            v = _held(sc_f32(sc_get32(s + 4 * j)), lo, hi, &missed)
+            d[j] = <uint8_t>v
+    return _first_not_held(s, n, lo, hi) if missed else -1
 
 
 # ---------------------------------------------------------------- argument checks
@@ -379,7 +465,7 @@ cdef Py_ssize_t _record_size(
 # ---------------------------------------------------------------- public kernels
 
 def decode_records(
-    const uint8_t[::1] src,
+    src,
     n_traces,
     n_samples,
     format_code,
@@ -415,10 +501,15 @@ def decode_records(
     """
     cdef int kind
     cdef Py_ssize_t itemsize, nt, ns, rec, i
+    cdef const uint8_t[::1] src_view
     kind, itemsize, dtype = _format(format_code)
+    try:
+        src_view = src
+    except (BufferError, TypeError, ValueError) as exc:
+        raise ValueError(f"src must be a contiguous uint8 buffer ({exc})") from None
     nt = _count(n_traces, "n_traces")
     ns = _count(n_samples, "n_samples")
-    rec = _record_size(nt, ns, itemsize, src.shape[0], "src")
+    rec = _record_size(nt, ns, itemsize, src_view.shape[0], "src")
     cdef uint8_t *samples = _array_data(samples_out, "samples_out", dtype, (nt, ns), True)
     cdef uint8_t *headers = NULL
     if headers_out is not None:
@@ -427,7 +518,7 @@ def decode_records(
         )
     if nt == 0:
         return
-    cdef const uint8_t *base = &src[0]
+    cdef const uint8_t *base = &src_view[0]
     cdef Py_ssize_t out_row = ns * (<Py_ssize_t>dtype.itemsize)
     cdef bint swap = little_endian != SC_HOST_LITTLE
     cdef bint big = not little_endian
@@ -438,7 +529,7 @@ def decode_records(
             _decode_samples(base + i * rec + HEADER, samples + i * out_row, ns, kind, swap, big)
 
 
-def encode_records(headers, samples, format_code, bint little_endian, uint8_t[::1] dest):
+def encode_records(headers, samples, format_code, bint little_endian, dest):
     """Encode trace headers and samples as SEG-Y trace records into ``dest``.
 
     Parameters
@@ -459,12 +550,18 @@ def encode_records(headers, samples, format_code, bint little_endian, uint8_t[::
         -1 when every sample was written exactly, else the flat index
         (``trace * n_samples + sample``) of the first sample the format cannot hold:
         NaN or infinity for IBM, non-integral or out-of-range values for the integer
-        formats (such samples are written as zero bytes). Float32 to IBM rounds to
-        nearest, ties to even; every finite float32 has an IBM encoding.
+        formats. Such samples are written as zero bytes. Float32 to IBM rounds to
+        nearest, ties to even; every finite float32, subnormals included, has an IBM
+        encoding, and normalised IBM values in float32 range come back bit for bit.
     """
     cdef int kind
     cdef Py_ssize_t itemsize, nt, ns, rec, i, bad, first = -1
+    cdef uint8_t[::1] dest_view
     kind, itemsize, dtype = _format(format_code)
+    try:
+        dest_view = dest
+    except (BufferError, TypeError, ValueError) as exc:
+        raise ValueError(f"dest must be a writable contiguous uint8 buffer ({exc})") from None
     if not isinstance(samples, np.ndarray) or samples.ndim != 2:
         raise ValueError("samples must be a two-dimensional numpy array")
     nt, ns = samples.shape
@@ -472,10 +569,10 @@ def encode_records(headers, samples, format_code, bint little_endian, uint8_t[::
     cdef const uint8_t *hdr = _array_data(
         headers, "headers", np.dtype(np.uint8), (nt, HEADER), False
     )
-    rec = _record_size(nt, ns, itemsize, dest.shape[0], "dest")
+    rec = _record_size(nt, ns, itemsize, dest_view.shape[0], "dest")
     if nt == 0:
         return -1
-    cdef uint8_t *out = &dest[0]
+    cdef uint8_t *out = &dest_view[0]
     cdef Py_ssize_t in_row = ns * (<Py_ssize_t>dtype.itemsize)
     cdef bint swap = little_endian != SC_HOST_LITTLE
     cdef bint big = not little_endian
@@ -488,6 +585,10 @@ def encode_records(headers, samples, format_code, bint little_endian, uint8_t[::
     return first
 
 
+cdef enum:
+    BLOCK = 4096  # helper arrays convert in blocks, so one odd value slows only its block
+
+
 def ibm_to_float32(ibm):
     """Convert IBM bit patterns (uint32 array, native order) to float32, as decode does."""
     if not isinstance(ibm, np.ndarray) or ibm.dtype != np.uint32:
@@ -496,9 +597,11 @@ def ibm_to_float32(ibm):
     cdef cnp.ndarray out = np.empty_like(src, dtype=np.float32)
     cdef const uint8_t *s = <const uint8_t *>cnp.PyArray_DATA(src)
     cdef uint8_t *d = <uint8_t *>cnp.PyArray_DATA(out)
-    cdef Py_ssize_t n = src.size
+    cdef Py_ssize_t n = src.size, i = 0
     with nogil:
-        _decode_samples(s, d, n, IBM, False, False)
+        while i < n:
+            _decode_ibm(s + 4 * i, d + 4 * i, min(<Py_ssize_t>BLOCK, n - i), False)
+            i += BLOCK
     return out
 
 
@@ -513,9 +616,15 @@ def float32_to_ibm(values):
     cdef cnp.ndarray out = np.empty_like(src, dtype=np.uint32)
     cdef const uint8_t *s = <const uint8_t *>cnp.PyArray_DATA(src)
     cdef uint8_t *d = <uint8_t *>cnp.PyArray_DATA(out)
-    cdef Py_ssize_t n = src.size, bad
+    cdef Py_ssize_t n = src.size, i = 0, bad, first = -1
     with nogil:
-        bad = _encode_samples(s, d, n, IBM, False, False)
-    if bad >= 0:
-        raise ValueError(f"value {values.flat[bad]!r} at flat index {bad} has no IBM encoding")
+        while i < n:
+            bad = _encode_ibm(s + 4 * i, d + 4 * i, min(<Py_ssize_t>BLOCK, n - i), False)
+            if bad >= 0 and first < 0:
+                first = i + bad
+            i += BLOCK
+    if first >= 0:
+        raise ValueError(
+            f"value {src.flat[first]!r} at flat index {first} has no IBM encoding"
+        )
     return out

@@ -44,7 +44,9 @@ def _byte_view(buffer: BufferLike, name: str, *, writable: bool) -> memoryview:
     try:
         view = memoryview(buffer)
     except TypeError:
-        raise ValueError(f"{name} must be a bytes-like buffer, got {type(buffer).__name__}") from None
+        raise ValueError(
+            f"{name} must be a bytes-like buffer, got {type(buffer).__name__}"
+        ) from None
     if not view.c_contiguous:
         raise ValueError(f"{name} must be a contiguous buffer")
     if writable and view.readonly:
