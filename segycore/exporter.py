@@ -360,7 +360,7 @@ class ParallelExportCoordinator:
 
         def on_progress(done: int, total: int) -> None:
             nonlocal copied
-            self._limiter.consume(done - copied)
+            self._limiter.consume(done - copied, self._cancel)
             copied = done
             if progress_callback is not None:
                 progress_callback(done, total)

@@ -52,11 +52,11 @@ class _Watcher(threading.Thread):
         self._target: Callable[[], None] | None = None
         self._cancelled = False
         self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def stop(self) -> None:
         """Stop beating (before the block is closed)."""
-        self._stop.set()
+        self._halt.set()
         self.join()
 
     def orphaned(self) -> None:
@@ -82,14 +82,14 @@ class _Watcher(threading.Thread):
 
     def run(self) -> None:
         orphan = False
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             if not orphan and os.getppid() != self.parent_pid:
                 orphan = True
                 self.orphaned()
             self.block.beat()
             if self.block.cancel_requested():
                 self.request_cancel()
-            self._stop.wait(HEARTBEAT_SECONDS)
+            self._halt.wait(HEARTBEAT_SECONDS)
 
 
 def user_message(exc: BaseException) -> str:

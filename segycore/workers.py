@@ -42,8 +42,8 @@ class RateLimiter:
         self._started = time.monotonic()
         self._consumed = 0
 
-    def consume(self, nbytes: int) -> None:
-        """Account for ``nbytes`` of I/O, sleeping as long as the cap requires."""
+    def consume(self, nbytes: int, interrupt: threading.Event) -> None:
+        """Account for ``nbytes`` of I/O, pausing as the cap requires or until ``interrupt``."""
         if self._rate is None:
             return
         with self._lock:
@@ -51,7 +51,7 @@ class RateLimiter:
             due = self._started + self._consumed / self._rate
         delay = due - time.monotonic()
         if delay > 0:
-            time.sleep(delay)
+            interrupt.wait(delay)
 
 
 @dataclass
@@ -75,7 +75,7 @@ class WorkerContext:
             self.done += traces
             self.bytes_done += nbytes
         self.check_cancel()
-        self.limiter.consume(nbytes)
+        self.limiter.consume(nbytes, self.cancel_event)
         self.check_cancel()
 
     def check_cancel(self) -> None:
