@@ -231,10 +231,18 @@ cdef void _decode_ibm(const uint8_t *s, uint8_t *d, Py_ssize_t n, bint swap) noe
         nonzero = 0u - <uint32_t>(frac != 0)
         special |= nonzero & <uint32_t>(<uint32_t>(<int32_t>(fbits >> 23) + shift - 1) > 253u)
         sc_put32(d + 4 * j, (u & 0x80000000u) | ((fbits + (<uint32_t>shift << 23)) & nonzero))
-    if special:
+    if special:  # redo just the samples the fast path cannot do
         for j in range(n):
             u = sc_get32(s + 4 * j)
-            sc_put32(d + 4 * j, _ibm_to_f32(SC_BSWAP32(u) if swap else u))
+            if swap:
+                u = SC_BSWAP32(u)
+            frac = u & 0x00FFFFFFu
+            if frac == 0:
+                continue
+            fbits = sc_bits(<float><int32_t>frac)
+            shift = 4 * <int32_t>((u >> 24) & 0x7Fu) - 280
+            if <uint32_t>(<int32_t>(fbits >> 23) + shift - 1) > 253u:
+                sc_put32(d + 4 * j, _ibm_to_f32(u))
 
 
 cdef Py_ssize_t _encode_ibm(const uint8_t *s, uint8_t *d, Py_ssize_t n, bint swap) noexcept nogil:
@@ -258,9 +266,12 @@ cdef Py_ssize_t _encode_ibm(const uint8_t *s, uint8_t *d, Py_ssize_t n, bint swa
     if not special:
         return -1
     cdef Py_ssize_t bad = -1
-    for j in range(n):
+    for j in range(n):  # redo just the samples the fast path cannot do
         u = sc_get32(s + 4 * j)
-        if (u & 0x7F800000u) == 0x7F800000u:  # NaN or infinity: no IBM encoding
+        e8 = (u >> 23) & 0xFFu
+        if (u & 0x7FFFFFFFu) == 0 or e8 - 1u <= 253u:
+            continue
+        if e8 == 0xFFu:  # NaN or infinity: no IBM encoding
             r = 0
             if bad < 0:
                 bad = j

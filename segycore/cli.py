@@ -156,6 +156,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         endian=args.endian,
         textual_header=textual,
         overwrite=args.overwrite,
+        segments=args.segments,
         merge_method=args.merge_method,
         rate_limit=args.rate_limit,
     )

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from . import codec, merge
 from .dataset import Dataset, open_dataset
 from .errors import JobCancelled, SegyError, UnrepresentableValueError
+from .fileio import pread_exact, pwrite_all
 from .headers import table_to_headers
 from .segy import Endian, binary_header_dtype, encode_textual_header
 from .spec import INTEGER_RANGES, TRACE_HEADER_SIZE, SampleFormat, sample_format
@@ -59,6 +60,11 @@ class ExportConfig:
         encoding); default the source's bytes.
     overwrite
         Replace an existing destination (only once the new file is complete).
+    segments
+        Write each worker's traces to a segment file of its own, then merge the
+        segments into the output (the original scheme: twice the disk space and every
+        byte written twice). By default workers write straight into their slice of the
+        pre-sized output file and the merge stage only writes the file headers.
     merge_method
         How segments are merged (see :func:`segycore.merge.available_methods`).
     chunk_bytes
@@ -74,6 +80,7 @@ class ExportConfig:
     endian: Endian | None = None
     textual_header: str | None = None
     overwrite: bool = False
+    segments: bool = False
     merge_method: str = "auto"
     chunk_bytes: int = CHUNK_BYTES
     rate_limit: float | None = None
@@ -177,13 +184,8 @@ def export_binary_header(
     return out.tobytes()
 
 
-def _pread_exact(fd: int, view: memoryview, offset: int) -> None:
-    got = 0
-    while got < len(view):
-        n = os.preadv(fd, [view[got:]], offset + got)
-        if n == 0:
-            raise SegyError(f"traces.npy ended at byte {offset + got}: the dataset is damaged")
-        got += n
+def _damaged(offset: int) -> SegyError:
+    return SegyError(f"traces.npy ended at byte {offset}: the dataset is damaged")
 
 
 class ParallelExportCoordinator:
@@ -255,11 +257,21 @@ class ParallelExportCoordinator:
         progress_callback: Callable[[ParallelProgress], None] | None = None,
         worker_callback: Callable[[Sequence[WorkerContext]], None] | None = None,
     ) -> tuple[list[Path], int, int]:
-        """Write one SEG-Y segment (trace records only) per worker; report traces done."""
+        """Encode every trace; report traces done.
+
+        With ``segments`` each worker writes a segment file (returned, in order);
+        otherwise each writes its slice of the pre-sized output and none are returned.
+        """
         started = time.monotonic()
         n_traces, n_samples = self.dataset.n_traces, self.dataset.n_samples
-        check_free_space(self.destination.parent, 2 * n_traces * self.trace_size)
-        self.segment_dir.mkdir()
+        trace_bytes = n_traces * self.trace_size
+        if self.config.segments:
+            check_free_space(self.destination.parent, 2 * trace_bytes)
+            self.segment_dir.mkdir()
+        else:
+            check_free_space(self.destination.parent, trace_bytes)
+            with open(self.staged_file, "xb") as fh:
+                fh.truncate(len(self.file_header()) + trace_bytes)
         ranges = split_range(n_traces, int(self.config.workers))
         results = run_workers(
             ranges,
@@ -272,7 +284,8 @@ class ParallelExportCoordinator:
         if self._cancel.is_set():
             raise JobCancelled("export cancelled by the user")
         self.stage_seconds["export"] = time.monotonic() - started
-        return results, n_traces, n_samples
+        segments = [path for path in results if path is not None]
+        return segments, n_traces, n_samples
 
     def _row_groups(self, headers: pq.ParquetFile, start: int, stop: int):
         """Yield ``(row_group, first_row_of_group)`` for groups overlapping [start, stop)."""
@@ -283,7 +296,16 @@ class ParallelExportCoordinator:
                 yield i, first
             first += rows
 
-    def _export_range(self, ctx: WorkerContext) -> Path:
+    def _open_output(self, ctx: WorkerContext) -> tuple[int, int, Path | None]:
+        """Where a worker writes: ``(fd, offset of trace 0, segment path or None)``."""
+        if self.config.segments:
+            segment = self.segment_dir / f"segment-{ctx.index:04d}.sgy"
+            fd = os.open(segment, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            return fd, -ctx.start * self.trace_size, segment
+        fd = os.open(self.staged_file, os.O_WRONLY)
+        return fd, len(self.file_header()), None
+
+    def _export_range(self, ctx: WorkerContext) -> Path | None:
         n_samples = self.dataset.n_samples
         traces = self.dataset.traces
         source_dtype = traces.dtype
@@ -291,11 +313,11 @@ class ParallelExportCoordinator:
         chunk = max(1, min(self.config.chunk_bytes // self.trace_size, ctx.stop - ctx.start))
         samples = np.empty((chunk, n_samples), dtype=source_dtype)
         record = np.empty(chunk * self.trace_size, dtype=np.uint8)
-        segment = self.segment_dir / f"segment-{ctx.index:04d}.sgy"
         little = self.endian == "little"
         fd = os.open(self.dataset.path / "traces.npy", os.O_RDONLY)
+        out, base, segment = self._open_output(ctx)
         try:
-            with pq.ParquetFile(self.dataset.headers_path) as headers, open(segment, "wb") as out:
+            with pq.ParquetFile(self.dataset.headers_path) as headers:
                 for group, group_first in self._row_groups(headers, ctx.start, ctx.stop):
                     table = headers.read_row_group(group)
                     lo = max(ctx.start, group_first)
@@ -306,7 +328,7 @@ class ParallelExportCoordinator:
                     for first in range(lo, hi, chunk):
                         n = min(chunk, hi - first)
                         view = memoryview(samples[:n]).cast("B")
-                        _pread_exact(fd, view, traces.offset + first * row_bytes)
+                        pread_exact(fd, view, traces.offset + first * row_bytes, _damaged)
                         values = convert_samples(samples[:n], self.format, first)
                         nbytes = n * self.trace_size
                         bad = codec.encode_records(
@@ -323,17 +345,21 @@ class ParallelExportCoordinator:
                                     self.format, values[trace, sample], first + trace, sample
                                 )
                             )
-                        out.write(memoryview(record[:nbytes]))
+                        pwrite_all(out, memoryview(record[:nbytes]), base + first * self.trace_size)
                         ctx.advance(n, nbytes)
         finally:
             os.close(fd)
+            os.close(out)
         return segment
 
     # -- stage 2 ---------------------------------------------------------------------
     def get_merge_stats(self, segment_paths: Sequence[Path]) -> dict[str, int]:
         """Sizes the merge will write: ``output_size_bytes`` and its parts."""
         header = len(self.file_header())
-        segments = sum(Path(p).stat().st_size for p in segment_paths)
+        if segment_paths:
+            segments = sum(Path(p).stat().st_size for p in segment_paths)
+        else:
+            segments = self.dataset.n_traces * self.trace_size  # already in place
         return {
             "output_size_bytes": header + segments,
             "header_bytes": header,
@@ -347,8 +373,13 @@ class ParallelExportCoordinator:
         n_samples: int,
         progress_callback: ProgressCallback | None = None,
     ) -> int:
-        """Write file headers then the segments, in order, to the staging file; report bytes."""
+        """Write file headers then the segments, in order, to the staging file; report bytes.
+
+        Without segments (the traces are in place already) only the headers are written.
+        """
         started = time.monotonic()
+        if not segment_paths:
+            return self._write_header_in_place(progress_callback, started)
         segment_bytes = sum(Path(p).stat().st_size for p in segment_paths)
         trace_size = TRACE_HEADER_SIZE + n_samples * self.format.itemsize
         n_traces, leftover = divmod(segment_bytes, trace_size)
@@ -379,6 +410,25 @@ class ParallelExportCoordinator:
             raise JobCancelled("export cancelled by the user") from None
         self.stage_seconds["merge"] = time.monotonic() - started
         return n_traces
+
+    def _write_header_in_place(
+        self, progress_callback: ProgressCallback | None, started: float
+    ) -> int:
+        if self._cancel.is_set():
+            raise JobCancelled("export cancelled by the user")
+        header = self.file_header()
+        expected = len(header) + self.dataset.n_traces * self.trace_size
+        fd = os.open(self.staged_file, os.O_WRONLY)
+        try:
+            if os.fstat(fd).st_size != expected:
+                raise SegyError(f"{self.staged_file} does not hold the exported traces")
+            pwrite_all(fd, memoryview(header), 0)
+        finally:
+            os.close(fd)
+        if progress_callback is not None:
+            progress_callback(expected, expected)
+        self.stage_seconds["merge"] = time.monotonic() - started
+        return self.dataset.n_traces
 
     # -- stage 3 ---------------------------------------------------------------------
     def run_cleanup(

@@ -22,6 +22,7 @@ from . import codec
 from .dataset import HEADERS_FILE, INDEX_DIR, TRACES_FILE, layout_metadata, write_metadata
 from .ensembles import EnsembleIndexBuilder
 from .errors import JobCancelled, SegyError, SegyFormatError
+from .fileio import pread_exact, pwrite_all
 from .headers import ROW_GROUP_SIZE, headers_to_table, iter_raw_headers, open_header_writer
 from .segy import Endian, SegyLayout, read_layout
 from .spec import TRACE_HEADER_SIZE, resolve_trace_field
@@ -110,25 +111,6 @@ class ImportResult:
         }
 
 
-def _pread_exact(fd: int, view: memoryview, offset: int, source: Path) -> None:
-    """Fill ``view`` from ``offset``; a short read means the source shrank under us."""
-    got = 0
-    while got < len(view):
-        n = os.preadv(fd, [view[got:]], offset + got)
-        if n == 0:
-            raise SegyFormatError(
-                f"{source.name} ended at byte {offset + got} while being imported "
-                "(was it truncated or replaced during the import?)"
-            )
-        got += n
-
-
-def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:
-    written = 0
-    while written < len(data):
-        written += os.pwrite(fd, data[written:], offset + written)
-
-
 class ParallelImportCoordinator:
     """Runs the import stages of one SEG-Y file into one dataset folder.
 
@@ -163,6 +145,12 @@ class ParallelImportCoordinator:
         """Remove everything this job wrote (a no-op once the dataset is published)."""
         if not self._published:
             remove_path(self.staging)
+
+    def _source_ended(self, offset: int) -> SegyFormatError:
+        return SegyFormatError(
+            f"{self.source.name} ended at byte {offset} while being imported "
+            "(was it truncated or replaced during the import?)"
+        )
 
     # -- stage 1 ---------------------------------------------------------------------
     def run_parallel_import(
@@ -224,7 +212,9 @@ class ParallelImportCoordinator:
                 for first in range(ctx.start, ctx.stop, chunk):
                     n = min(chunk, ctx.stop - first)
                     view = memoryview(buffer)[: n * trace_size]
-                    _pread_exact(src, view, layout.data_offset + first * trace_size, self.source)
+                    pread_exact(
+                        src, view, layout.data_offset + first * trace_size, self._source_ended
+                    )
                     codec.decode_records(
                         buffer[: n * trace_size],
                         n,
@@ -234,7 +224,7 @@ class ParallelImportCoordinator:
                         headers[:n],
                         samples[:n],
                     )
-                    _pwrite_all(
+                    pwrite_all(
                         dst, memoryview(samples[:n]).cast("B"), data_start + first * row_bytes
                     )
                     seg.write(memoryview(headers[:n]).cast("B"))

@@ -32,11 +32,12 @@ def _export(dataset: Path, destination: Path, **options) -> Path:
     return destination
 
 
+@pytest.mark.parametrize("segments", [False, True], ids=["in-place", "segments"])
 @pytest.mark.parametrize("name", VALID)
-def test_round_trip_is_byte_exact(name: str, tmp_path: Path) -> None:
+def test_round_trip_is_byte_exact(name: str, segments: bool, tmp_path: Path) -> None:
     source = segy_data(name)
     dataset = _import(source, tmp_path / "ds", workers=2)
-    out = _export(dataset, tmp_path / "out.sgy", workers=2)
+    out = _export(dataset, tmp_path / "out.sgy", workers=2, segments=segments)
     assert out.read_bytes() == source.read_bytes()
     assert_no_staging(tmp_path)
 
@@ -46,8 +47,15 @@ def test_generated_survey_round_trips_with_any_worker_count(tmp_path: Path) -> N
     dataset = _import(source, tmp_path / "ds", chunk_bytes=1 << 20)
     expected = source.read_bytes()
     for workers in (1, 2, 4):
-        out = _export(dataset, tmp_path / f"out{workers}.sgy", workers=workers, chunk_bytes=1 << 20)
-        assert out.read_bytes() == expected, f"{workers} workers"
+        for segments in (False, True):
+            out = _export(
+                dataset,
+                tmp_path / f"out{workers}{segments}.sgy",
+                workers=workers,
+                chunk_bytes=1 << 20,
+                segments=segments,
+            )
+            assert out.read_bytes() == expected, f"{workers} workers, segments={segments}"
 
 
 def test_ibm_to_ieee_and_back_keeps_values(tmp_path: Path) -> None:
@@ -118,7 +126,7 @@ def test_cancel_leaves_nothing(stage: str, tmp_path: Path) -> None:
     source = write_survey(tmp_path / "s.sgy", n_shots=20, traces_per_shot=100, n_samples=500)
     dataset = _import(source, tmp_path / "ds")
     coordinator = ParallelExportCoordinator(
-        ExportConfig(dataset, tmp_path / "out.sgy", workers=2, chunk_bytes=16 * 1024)
+        ExportConfig(dataset, tmp_path / "out.sgy", workers=2, chunk_bytes=16 * 1024, segments=True)
     )
 
     def cancel_in_stage(key: str, progress) -> None:
@@ -131,12 +139,16 @@ def test_cancel_leaves_nothing(stage: str, tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ds", "s.sgy"]
 
 
-def test_merge_stats_and_stage_api(tmp_path: Path) -> None:
+@pytest.mark.parametrize("segments", [False, True], ids=["in-place", "segments"])
+def test_merge_stats_and_stage_api(segments: bool, tmp_path: Path) -> None:
     source = segy_data("small.sgy")
     dataset = _import(source, tmp_path / "ds")
-    coordinator = ParallelExportCoordinator(ExportConfig(dataset, tmp_path / "out.sgy", workers=2))
-    segments, n_traces, n_samples = coordinator.run_parallel_export()
-    assert (n_traces, n_samples, len(segments)) == (25, 50, 2)
+    coordinator = ParallelExportCoordinator(
+        ExportConfig(dataset, tmp_path / "out.sgy", workers=2, segments=segments)
+    )
+    segments_written, n_traces, n_samples = coordinator.run_parallel_export()
+    assert (n_traces, n_samples, len(segments_written)) == (25, 50, 2 if segments else 0)
+    segments = segments_written
     assert coordinator.get_merge_stats(segments)["output_size_bytes"] == source.stat().st_size
     assert coordinator.run_merge(segments, n_samples) == 25
     coordinator.run_cleanup(segments, coordinator.segment_dir)
