@@ -270,6 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="text file replacing the textual header (40 lines of 80 characters)",
     )
     p.add_argument(
+        "--segments",
+        action="store_true",
+        help="write per-worker segment files and merge them (default: workers write "
+        "straight into the output file)",
+    )
+    p.add_argument(
         "--merge-method",
         default="auto",
         help="segment merge method: auto, mmap, copy_file_range, sendfile, readinto",
@@ -308,6 +314,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, OSError) and exc.filename:
             message = f"{exc.strerror}: {exc.filename}"
         print(f"error: {message}", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:  # a bug of ours: still one line, no traceback for the user
+        print(f"error: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_FAILED
 
 

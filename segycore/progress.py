@@ -1,56 +1,106 @@
-"""The shared-memory progress block: how a job's supervisor tells front ends where it is.
+"""The shared-memory progress block: one job's progress, readable without locks.
 
-One ``multiprocessing.shared_memory`` block per job, created (and finally unlinked) by
-the front end, written by the supervisor, read by the front end on a timer. Every
-field group has exactly one writer and a sequence counter (a seqlock): the writer makes
-the counter odd, writes, makes it even; a reader copies the group and retries until it
-saw the same even counter before and after, so it never takes a torn snapshot.
+The front end creates the block, the supervisor (and worker processes, if any) attach
+to it by name. Each field group below has exactly one writer and its own sequence
+counter, so :meth:`ProgressBlock.snapshot` never returns a half-written group.
 
-Layout (version 1, little-endian, offsets in bytes):
+Layout, version 1: little endian, 16832 bytes. Written once by the creator before the
+name is handed out, read-only afterwards:
 
-=======  ===========================================================  ================
-offset   content                                                      writer
-=======  ===========================================================  ================
-0        static: magic ``SGYC``, version, kind, stage and worker       creator (once)
-         counts, creator pid, 8 stage specs (name, label, unit,
-         cancellable)
-1024     job group: seq, state, stage index, active workers, bytes     supervisor
-         done/total, ETA, supervisor pid, 8 x (done, total,
-         started, finished)
-1536     heartbeat group: seq, wall-clock time of the last beat        supervisor watch
-1600     cancel request flag (one byte)                                front end
-2048     64 worker slots: seq, traces done, traces total, state        supervisor
-4096     text group: seq, error length, result length, error text      supervisor
-         (2 KiB UTF-8), result text (8 KiB UTF-8 JSON)
-=======  ===========================================================  ================
+======  =========  ==================================================================
+offset  type       field
+======  =========  ==================================================================
+0       char[8]    magic ``b"SEGYPROG"``
+8       u32        layout version (1)
+12      u32        layout size in bytes (16832)
+16      u8         job kind: 0 import, 1 export
+17      u8         number of stages (at most 8)
+18      u16        number of worker slots (at most 64)
+24      i64        creator pid (also in the block's name, ``segycore_<pid>_<hex>``)
+32      f64        creation time, ``time.time()``
+64      spec[8]    stage specs, 232 bytes each: name (u8 length + 63 bytes UTF-8),
+                   label (u8 + 127), unit (u8 + 31), u8 cancellable, 7 spare
+======  =========  ==================================================================
 
-On x86-64 and in CPython, stores reach memory in program order, which is all the
-seqlock needs; every group is read whole and parsed from the copy.
+Field groups, 64-byte aligned (no two writers share a cache line); [writer]:
+
+======  ==========  =================================================================
+offset  group       payload
+======  ==========  =================================================================
+1920    cancel      u32 cancel requested [front end]
+1984    heartbeat   f64 ``time.time()`` of the last beat [supervisor, >= every 100 ms]
+2048    job         job header and stage progress, 296 bytes, below [supervisor]
+2368    error       UTF-8 error text, at most 2048 bytes [supervisor]
+4480    result      UTF-8 JSON object, at most 8192 bytes [supervisor]
+12736   worker[64]  one group per worker slot, 64 bytes apart: u64 traces done,
+                    u64 traces total, u8 state, 7 spare [that worker]
+======  ==========  =================================================================
+
+Every group starts with a 16-byte group header: u64 sequence counter, u32 CRC-32 of
+the payload, u32 payload length; the payload follows at +16. The job payload:
+
+======  =========  ==================================================================
++0      u8         state: index in :data:`STATES`
++2      i16        current stage index (-1 before the first stage)
++4      u16        active workers
++8      u64        bytes done
++16     u64        bytes total
++24     f64        ETA in seconds (NaN: unknown)
++32     i64        supervisor pid (0: not yet known)
++40     stage[8]   32 bytes each: u64 done, u64 total, f64 started, f64 finished
+                   (``time.time()``, 0 while not yet)
+======  =========  ==================================================================
+
+Protocol (a seqlock with a checksum): a writer bumps the counter to odd, writes the
+CRC, length and payload, and bumps it to even. A reader copies the group and accepts
+the copy only if the counter was even and unchanged around it and the CRC matches. The
+CRC makes acceptance independent of the CPU's memory ordering (Python has no fences);
+the counter lets readers back off while a write is under way. A reader that cannot get
+a consistent copy within :data:`READ_BUDGET_SECONDS` (a writer that died mid-write
+leaves its counter odd) returns the last consistent copy it saw, so reads never hang.
+:meth:`ProgressBlock.snapshot` reads the job group before error and result, and the
+supervisor writes error and result before a final state, so a snapshot in state
+``done`` or ``failed`` carries its result or error.
+
+Lifetime: only the creator unlinks, exactly once (also at interpreter exit). Attaching
+never involves multiprocessing's resource tracker, whose Python 3.11-3.12 version
+unlinks a block when any process that merely attached to it exits (CPython gh-82300).
+A front end that crashed leaves its block behind; :func:`remove_stale_blocks`, called
+at every job start, removes it on Linux. Writers must not be called from signal
+handlers (a write interrupted by another write of the same group would be lost).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
+import mmap
 import os
+import re
 import secrets
+import stat
 import struct
 import sys
+import threading
 import time
-from collections.abc import Sequence
+import weakref
+import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from multiprocessing import resource_tracker, shared_memory
-from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "ERROR_CAPACITY",
+    "BLOCK_SIZE",
+    "ERROR_BYTES",
+    "KINDS",
     "LAYOUT_VERSION",
+    "MAGIC",
     "MAX_STAGES",
     "MAX_WORKERS",
-    "RESULT_CAPACITY",
+    "READ_BUDGET_SECONDS",
+    "RESULT_BYTES",
     "STATES",
+    "WORKER_STATES",
     "ProgressBlock",
     "Snapshot",
     "StageSnapshot",
@@ -59,49 +109,79 @@ __all__ = [
     "remove_stale_blocks",
 ]
 
-MAGIC = b"SGYC"
+MAGIC = b"SEGYPROG"
 LAYOUT_VERSION = 1
-PREFIX = "segycore_"
+KINDS: tuple[str, ...] = ("import", "export")
+STATES: tuple[str, ...] = ("starting", "running", "done", "failed", "cancelled")
+WORKER_STATES: tuple[str, ...] = ("idle", "running", "done", "failed", "cancelled")
 MAX_STAGES = 8
 MAX_WORKERS = 64
-ERROR_CAPACITY = 2048
-RESULT_CAPACITY = 8192
-KINDS = ("import", "export")
-STATES = ("starting", "running", "done", "failed", "cancelled")
-WORKER_STATES = ("idle", "running", "done", "failed")
+ERROR_BYTES = 2048
+RESULT_BYTES = 8192
+#: How long a read waits for a group that is being written before using its last copy.
+READ_BUDGET_SECONDS = 0.05
+#: A block is stale if its creator pid now belongs to a process this much younger.
+STALE_SLACK_SECONDS = 10.0
+_NAME_PREFIX = "segycore_"
+_NAME_RE = re.compile(r"segycore_(\d+)_[0-9a-f]+")
+_SHM_DIR = "/dev/shm"
+_SPINS = 64  # tight retries before a read starts to sleep between attempts
+_NO_STAGE = -1
 
-# static region
-_STATIC = struct.Struct("<4sHBBHxxI")
-_STAGE_SPEC = struct.Struct("<48s48s16s?7x")
-_STAGE_SPECS_AT = 64
-# job group
-_JOB_AT = 1024
-_JOB_HEAD = struct.Struct("<QBxxxiIQQdI4x")
-_STAGE_DYN = struct.Struct("<QQdd")
-_JOB_SIZE = _JOB_HEAD.size + MAX_STAGES * _STAGE_DYN.size
-# heartbeat group
-_BEAT_AT = 1536
-_BEAT = struct.Struct("<Qd")
-# cancel flag
-_CANCEL_AT = 1600
-# worker slots
-_WORKERS_AT = 2048
-_WORKER = struct.Struct("<QQQB7x")
-# text group
-_TEXT_AT = 4096
-_TEXT_HEAD = struct.Struct("<QII")
-_TEXT_SIZE = _TEXT_HEAD.size + ERROR_CAPACITY + RESULT_CAPACITY
-BLOCK_SIZE = _TEXT_AT + _TEXT_SIZE
+_HEADER = struct.Struct("<8sIIBBH4xqd24x")  # the fixed 64-byte header
+_SPEC = struct.Struct("<B63sB127sB31sB7x")  # one stage spec, 232 bytes
 _SEQ = struct.Struct("<Q")
+_CHECK = struct.Struct("<II")  # CRC-32 and length of the payload
+_GROUP_HEADER = 16
+_U32 = struct.Struct("<I")
+_F64 = struct.Struct("<d")
+_JOB = struct.Struct("<BxhH2xQQdq" + "QQdd" * MAX_STAGES)
+_WORKER = struct.Struct("<QQB7x")
+# Indices into the job payload's values.
+_J_STATE, _J_STAGE, _J_ACTIVE, _J_BYTES_DONE, _J_BYTES_TOTAL, _J_ETA, _J_PID = range(7)
+_J_STAGES = 7  # then done, total, started, finished per stage
+_JOB_DEFAULT: tuple[Any, ...] = (0, _NO_STAGE, 0, 0, 0, math.nan, 0) + (0, 0, 0.0, 0.0) * MAX_STAGES
 
-assert _STAGE_SPECS_AT + MAX_STAGES * _STAGE_SPEC.size <= _JOB_AT
-assert _JOB_AT + _JOB_SIZE <= _BEAT_AT
-assert _WORKERS_AT + MAX_WORKERS * _WORKER.size <= _TEXT_AT
+
+def _align(offset: int) -> int:
+    return -(-offset // 64) * 64
 
 
 @dataclass(frozen=True)
+class _Group:
+    """A field group's place: header at ``offset``, payload of at most ``capacity`` bytes."""
+
+    offset: int
+    capacity: int
+    default: bytes  # the payload of a new block
+
+    @property
+    def end(self) -> int:
+        return self.offset + _GROUP_HEADER + self.capacity
+
+
+def _after(group: _Group, capacity: int, default: bytes) -> _Group:
+    return _Group(_align(group.end), capacity, default)
+
+
+_STAGE_SPECS_OFFSET = _HEADER.size
+_CANCEL = _Group(_align(_STAGE_SPECS_OFFSET + MAX_STAGES * _SPEC.size), 4, _U32.pack(0))
+_HEARTBEAT = _after(_CANCEL, 8, _F64.pack(0.0))
+_JOB_GROUP = _after(_HEARTBEAT, _JOB.size, _JOB.pack(*_JOB_DEFAULT))
+_ERROR = _after(_JOB_GROUP, ERROR_BYTES, b"")
+_RESULT = _after(_ERROR, RESULT_BYTES, b"")
+_WORKER_STRIDE = _align(_GROUP_HEADER + _WORKER.size)
+_WORKERS = tuple(
+    _Group(_align(_RESULT.end) + i * _WORKER_STRIDE, _WORKER.size, _WORKER.pack(0, 0, 0))
+    for i in range(MAX_WORKERS)
+)
+BLOCK_SIZE = _WORKERS[-1].offset + _WORKER_STRIDE
+
+
+# -- public records ------------------------------------------------------------------
+@dataclass(frozen=True)
 class StageSpec:
-    """A stage as the block describes it to front ends."""
+    """A stage as the block stores it: name, label, unit (bounded UTF-8) and cancel."""
 
     name: str
     label: str
@@ -111,7 +191,7 @@ class StageSpec:
 
 @dataclass(frozen=True)
 class StageSnapshot:
-    """A stage's progress; ``started``/``finished`` are wall-clock times, 0 for not yet."""
+    """One stage's spec and progress; ``started``/``finished`` are wall times, 0 if not yet."""
 
     name: str
     label: str
@@ -125,6 +205,8 @@ class StageSnapshot:
 
 @dataclass(frozen=True)
 class WorkerSnapshot:
+    """One worker slot: traces done of total and the worker's state."""
+
     done: int
     total: int
     state: str
@@ -132,7 +214,7 @@ class WorkerSnapshot:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """One consistent reading of the block."""
+    """A consistent copy of every field group (each group from one moment)."""
 
     kind: str
     state: str
@@ -144,211 +226,355 @@ class Snapshot:
     eta_seconds: float | None
     workers: tuple[WorkerSnapshot, ...]
     heartbeat: float
-    supervisor_pid: int
+    supervisor_pid: int | None
     cancel_requested: bool
     error: str
     result: dict[str, Any] | None
 
     @property
     def current_stage(self) -> StageSnapshot | None:
+        """The stage at :attr:`stage_index`, or ``None`` before the first stage."""
         if 0 <= self.stage_index < len(self.stages):
             return self.stages[self.stage_index]
         return None
 
 
-def _fixed(text: str, size: int) -> bytes:
-    """UTF-8 of ``text`` cut to ``size`` bytes on a character boundary."""
-    return text.encode("utf-8")[:size].decode("utf-8", "ignore").encode("utf-8")
+# -- text ----------------------------------------------------------------------------
+def _truncate(data: bytes, limit: int) -> bytes:
+    """At most ``limit`` bytes of UTF-8 ``data``, cut on a character boundary."""
+    if len(data) <= limit:
+        return data
+    end = limit
+    while end > 0 and data[end] & 0xC0 == 0x80:  # data[end] continues a cut character
+        end -= 1
+    return data[:end]
 
 
-def _unfixed(raw: bytes) -> str:
-    return raw.rstrip(b"\0").decode("utf-8", "replace")
+def _bounded_text(text: str, limit: int) -> bytes:
+    return _truncate(text.encode("utf-8", "replace"), limit)
 
 
-def _attach(name: str) -> shared_memory.SharedMemory:
-    """Open an existing block without registering it with a resource tracker.
+def _bounded_json(obj: dict[str, Any]) -> bytes:
+    """``obj`` as JSON; if too long, ``{"truncated": true, "text": <prefix of that JSON>}``."""
+    data = json.dumps(obj, ensure_ascii=False, default=str).encode("utf-8", "replace")
+    if len(data) <= RESULT_BYTES:
+        return data
+    room = RESULT_BYTES - len(json.dumps({"truncated": True, "text": ""}))
+    while True:  # escaping in the wrapper can grow the prefix: shrink until it fits
+        prefix = _truncate(data, room).decode("utf-8")
+        wrapped = json.dumps({"truncated": True, "text": prefix}, ensure_ascii=False)
+        encoded = wrapped.encode("utf-8")
+        if len(encoded) <= RESULT_BYTES:
+            return encoded
+        room -= len(encoded) - RESULT_BYTES
 
-    On Python < 3.13 attaching registers the block, and a tracker that is not the
-    creator's unlinks it when the attaching process exits (CPython gh-82300), under the
-    feet of its creator; unregistering afterwards would instead drop the creator's own
-    registration where the tracker is shared (spawned children share it). So the
-    registration is skipped for this one call.
-    """
-    if sys.version_info >= (3, 13):
-        return shared_memory.SharedMemory(name=name, track=False)
-    register = resource_tracker.register
 
-    def register_all_but_shared_memory(resource: str, rtype: str) -> None:
-        if rtype != "shared_memory":
-            register(resource, rtype)
-
-    resource_tracker.register = register_all_but_shared_memory
+def _parse_result(data: bytes) -> dict[str, Any] | None:
+    if not data:
+        return None
     try:
-        return shared_memory.SharedMemory(name=name)
-    finally:
-        resource_tracker.register = register
+        value = json.loads(data.decode("utf-8", "replace"))
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
+def _code(names: tuple[str, ...], name: str, what: str) -> int:
+    try:
+        return names.index(name)
+    except ValueError:
+        raise ValueError(f"unknown {what} {name!r}; expected one of {names}") from None
+
+
+def _name(names: tuple[str, ...], code: int) -> str:
+    return names[code] if 0 <= code < len(names) else "unknown"
+
+
+def _pack_spec(spec: StageSpec) -> bytes:
+    name = _bounded_text(spec.name, 63)
+    label = _bounded_text(spec.label, 127)
+    unit = _bounded_text(spec.unit, 31)
+    return _SPEC.pack(len(name), name, len(label), label, len(unit), unit, bool(spec.cancellable))
+
+
+def _unpack_spec(raw: bytes | memoryview, offset: int) -> StageSpec:
+    n_name, name, n_label, label, n_unit, unit, cancellable = _SPEC.unpack_from(raw, offset)
+    return StageSpec(
+        name[:n_name].decode("utf-8", "replace"),
+        label[:n_label].decode("utf-8", "replace"),
+        unit[:n_unit].decode("utf-8", "replace"),
+        bool(cancellable),
+    )
+
+
+# -- the shared-memory segment ---------------------------------------------------------
+if os.name == "posix":
+    import _posixshmem  # what multiprocessing.shared_memory uses underneath
+else:  # pragma: no cover - Windows: named mappings are never resource-tracked
+    from multiprocessing.shared_memory import SharedMemory
+
+
+class _Segment:
+    """A named shared-memory segment mapped read-write, never seen by a resource tracker.
+
+    On POSIX it is opened with ``shm_open`` directly (what ``SharedMemory`` does, minus
+    the tracker registration of gh-82300); on Windows ``SharedMemory``, which has no
+    tracker there.
+    """
+
+    def __init__(self, name: str, create: bool, size: int = 0) -> None:
+        self.name = name
+        if os.name != "posix":  # pragma: no cover
+            self._shm = SharedMemory(name, create=create, size=size)
+            self.size = self._shm.size
+            self.buf = self._shm.buf
+            return
+        flags = os.O_RDWR | (os.O_CREAT | os.O_EXCL if create else 0)
+        fd = _posixshmem.shm_open("/" + name, flags, mode=0o600)
+        try:
+            if create:
+                _restrict_to_owner(fd)
+                os.ftruncate(fd, size)
+            self.size = os.fstat(fd).st_size
+            self._mmap = mmap.mmap(fd, self.size)  # keeps its own duplicate of fd
+        except BaseException:
+            if create:
+                _unlink_segment(name)
+            raise
+        finally:
+            os.close(fd)
+        self.buf = memoryview(self._mmap)
+
+    def close(self) -> None:
+        self.buf.release()
+        if os.name == "posix":
+            self._mmap.close()
+        else:  # pragma: no cover
+            self._shm.close()
+
+
+def _restrict_to_owner(fd: int) -> None:
+    """Make the new segment owner-only (0o600) and check it; Linux must honour it."""
+    try:
+        os.fchmod(fd, 0o600)
+    except OSError:
+        if sys.platform.startswith("linux"):
+            raise
+        return  # some systems (macOS) refuse fchmod on shm; shm_open's mode applies there
+    mode = stat.S_IMODE(os.fstat(fd).st_mode)
+    if mode != 0o600:
+        raise PermissionError(f"shared-memory block has mode {mode:o}, expected 600")
+
+
+def _unlink_segment(name: str, owner_pid: int | None = None) -> None:
+    """Remove a segment's name (mappings stay valid); a gone segment is fine.
+
+    With ``owner_pid``, do nothing in any other process (a forked child's exit must not
+    remove its parent's block).
+    """
+    if owner_pid is not None and os.getpid() != owner_pid:
+        return
+    if os.name == "posix":
+        try:
+            _posixshmem.shm_unlink("/" + name)
+        except FileNotFoundError:
+            pass
+
+
+# -- the block -------------------------------------------------------------------------
 class ProgressBlock:
-    """A job's progress block; see the module docstring for the layout and writers."""
+    """One job's progress in shared memory; see the module docstring for the layout.
 
-    def __init__(self, shm: shared_memory.SharedMemory, owner: bool) -> None:
-        self._shm = shm
-        self._buf = shm.buf
-        self._owner = owner
-        self._unlinked = False
-        magic, version, kind, n_stages, n_workers, creator = _STATIC.unpack_from(self._buf, 0)
-        if magic != MAGIC or version != LAYOUT_VERSION:
-            raise ValueError(f"{shm.name} is not a segycore progress block of version 1")
-        self.kind = KINDS[kind]
-        self.creator_pid = creator
-        self.n_workers = n_workers
-        self._specs = tuple(
-            StageSpec(*(_unfixed(s) for s in fields[:3]), fields[3])
-            for fields in (
-                _STAGE_SPEC.unpack_from(self._buf, _STAGE_SPECS_AT + i * _STAGE_SPEC.size)
-                for i in range(n_stages)
-            )
+    Use :meth:`create` (front end) or :meth:`attach` (supervisor, workers). Writers
+    are cheap (a few microseconds); :meth:`snapshot` never blocks for long.
+    """
+
+    def __init__(self, segment: _Segment, creator: bool) -> None:
+        header = bytes(segment.buf[:_CANCEL.offset])
+        magic, version, size, kind, n_stages, n_workers, pid, created = _HEADER.unpack_from(
+            header
         )
-        # The supervisor's private mirror of the job group, written whole on each change.
-        self._job = {
-            "state": 0,
-            "stage": -1,
-            "active": 0,
-            "bytes_done": 0,
-            "bytes_total": 0,
-            "eta": math.nan,
-            "pid": 0,
-        }
-        self._stages = [[0, 0, 0.0, 0.0] for _ in range(MAX_STAGES)]
-        self._error = b""
-        self._result = b""
+        if magic != MAGIC:
+            raise ValueError(f"shared memory {segment.name!r} is not a segycore progress block")
+        if version != LAYOUT_VERSION or size != BLOCK_SIZE or segment.size < BLOCK_SIZE:
+            raise ValueError(
+                f"progress block {segment.name!r} has layout version {version} ({size} bytes);"
+                f" this segycore reads version {LAYOUT_VERSION} ({BLOCK_SIZE} bytes)"
+            )
+        self._segment: _Segment | None = segment
+        self.name = segment.name
+        self.kind = _name(KINDS, kind)
+        self.stages: tuple[StageSpec, ...] = tuple(
+            _unpack_spec(header, _STAGE_SPECS_OFFSET + i * _SPEC.size)
+            for i in range(min(n_stages, MAX_STAGES))
+        )
+        self.n_workers = min(n_workers, MAX_WORKERS)
+        self.creator_pid = pid
+        self.created = created
+        self.is_creator = creator
+        self._write_lock = threading.Lock()  # threads of one process writing the block
+        self._job: list[Any] | None = list(_JOB_DEFAULT) if creator else None
+        self._last: dict[int, bytes] = {}  # group offset -> last consistent payload
+        self._stuck: dict[int, int] = {}  # group offset -> odd counter we gave up on
+        self._unlinker = (
+            weakref.finalize(self, _unlink_segment, self.name, os.getpid()) if creator else None
+        )
 
-    # -- life cycle ------------------------------------------------------------------
+    # -- life cycle --------------------------------------------------------------------
     @classmethod
     def create(cls, kind: str, stages: Sequence[StageSpec], n_workers: int) -> ProgressBlock:
-        """Create a job's block (front end); readable and writable by this user only."""
-        if kind not in KINDS:
-            raise ValueError(f"job kind must be one of {KINDS}, got {kind!r}")
-        if not 0 < len(stages) <= MAX_STAGES:
-            raise ValueError(f"a job has 1 to {MAX_STAGES} stages, got {len(stages)}")
-        if not 0 < n_workers <= MAX_WORKERS:
-            raise ValueError(f"a job has 1 to {MAX_WORKERS} workers, got {n_workers}")
-        name = f"{PREFIX}{os.getpid()}_{secrets.token_hex(6)}"
-        shm = shared_memory.SharedMemory(name=name, create=True, size=BLOCK_SIZE)
-        try:
-            buf = shm.buf
-            buf[:BLOCK_SIZE] = bytes(BLOCK_SIZE)
-            _STATIC.pack_into(
-                buf,
-                0,
-                MAGIC,
-                LAYOUT_VERSION,
-                KINDS.index(kind),
-                len(stages),
-                n_workers,
-                os.getpid(),
-            )
-            for i, spec in enumerate(stages):
-                _STAGE_SPEC.pack_into(
-                    buf,
-                    _STAGE_SPECS_AT + i * _STAGE_SPEC.size,
-                    _fixed(spec.name, 48),
-                    _fixed(spec.label, 48),
-                    _fixed(spec.unit, 16),
-                    spec.cancellable,
-                )
-            block = cls(shm, owner=True)
-            block._write_job()
-            return block
-        except BaseException:
-            shm.close()
-            shm.unlink()
-            raise
+        """Create a block named ``segycore_<pid>_<random hex>``, owner-only (0o600)."""
+        kind_code = _code(KINDS, kind, "job kind")
+        if len(stages) > MAX_STAGES:
+            raise ValueError(f"at most {MAX_STAGES} stages fit the block, got {len(stages)}")
+        if not 0 <= n_workers <= MAX_WORKERS:
+            raise ValueError(f"worker slots must be 0..{MAX_WORKERS}, got {n_workers}")
+        image = bytearray(BLOCK_SIZE)
+        pid = os.getpid()
+        _HEADER.pack_into(
+            image, 0, MAGIC, LAYOUT_VERSION, BLOCK_SIZE, kind_code, len(stages), n_workers,
+            pid, time.time(),
+        )  # fmt: skip
+        for i, spec in enumerate(stages):
+            image[_STAGE_SPECS_OFFSET + i * _SPEC.size :][: _SPEC.size] = _pack_spec(spec)
+        for group in (_CANCEL, _HEARTBEAT, _JOB_GROUP, _ERROR, _RESULT, *_WORKERS):
+            _write_group(image, group, group.default)
+        for _ in range(100):
+            name = f"{_NAME_PREFIX}{pid}_{secrets.token_hex(8)}"
+            try:
+                segment = _Segment(name, create=True, size=BLOCK_SIZE)
+                break
+            except FileExistsError:
+                continue
+        else:  # pragma: no cover - 100 collisions of 64 random bits
+            raise FileExistsError("could not find a free shared-memory name")
+        segment.buf[:BLOCK_SIZE] = image
+        return cls(segment, creator=True)
 
     @classmethod
     def attach(cls, name: str) -> ProgressBlock:
-        """Open a block created elsewhere (supervisor); never unlinks it."""
-        return cls(_attach(name), owner=False)
-
-    @property
-    def name(self) -> str:
-        return self._shm.name
+        """Open an existing block by name, without registering it with a resource tracker."""
+        segment = _Segment(name, create=False)
+        try:
+            return cls(segment, creator=False)
+        except BaseException:
+            segment.close()
+            raise
 
     def close(self) -> None:
-        """Release this process's mapping (the block stays until the creator unlinks it)."""
-        if self._buf is not None:
-            self._buf = None
-            self._shm.close()
+        """Unmap the block in this process (idempotent); the name stays until unlinked."""
+        segment, self._segment = self._segment, None
+        if segment is not None:
+            segment.close()
 
     def unlink(self) -> None:
-        """Remove the block (creator only), exactly once; a block already gone is fine."""
-        if not self._owner or self._unlinked:
-            return
-        self._unlinked = True
-        with contextlib.suppress(FileNotFoundError):
-            self._shm.unlink()
+        """Remove the block's name, once; only the creator may. Safe after :meth:`close`."""
+        if self._unlinker is None:
+            raise RuntimeError("only the process that created a progress block unlinks it")
+        self._unlinker()  # runs at most once; also at interpreter exit if never called
 
     def __enter__(self) -> ProgressBlock:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Close; the creator also unlinks."""
         self.close()
-        self.unlink()
+        if self.is_creator:
+            self.unlink()
 
-    # -- seqlock primitives ----------------------------------------------------------
-    def _write_group(self, at: int, payload: bytes) -> None:
-        buf = self._buf
-        seq = _SEQ.unpack_from(buf, at)[0]
-        _SEQ.pack_into(buf, at, seq + 1)
-        buf[at + 8 : at + 8 + len(payload)] = payload
-        _SEQ.pack_into(buf, at, seq + 2)
+    def __repr__(self) -> str:
+        state = "closed" if self._segment is None else "open"
+        return f"<ProgressBlock {self.name} {self.kind} {state}>"
 
-    def _read_group(self, at: int, size: int) -> bytes:
-        """The group's bytes after its sequence counter, from one untorn copy."""
-        buf = self._buf
+    # -- group access ------------------------------------------------------------------
+    def _buffer(self) -> memoryview:
+        segment = self._segment
+        if segment is None:
+            raise ValueError(f"progress block {self.name} is closed")
+        return segment.buf
+
+    def _publish(self, group: _Group, payload: bytes) -> None:
+        """Write one group under its sequence counter (callers hold the write lock)."""
+        _write_group(self._buffer(), group, payload)
+
+    def _read(self, group: _Group) -> bytes:
+        """A consistent copy of a group's payload, or the last one if none comes in time."""
+        buf = self._buffer()
+        offset = group.offset
+        start = offset + _GROUP_HEADER
+        deadline = 0.0
+        attempt = 0
         while True:
-            before = _SEQ.unpack_from(buf, at)[0]
-            if before & 1:
-                time.sleep(0)
-                continue
-            data = bytes(buf[at + 8 : at + size])
-            if _SEQ.unpack_from(buf, at)[0] == before:
-                return data
+            (seq,) = _SEQ.unpack_from(buf, offset)
+            if seq & 1:
+                if self._stuck.get(offset) == seq:
+                    break  # the same unfinished write as last time: its writer is gone
+            else:
+                crc, length = _CHECK.unpack_from(buf, offset + 8)
+                if length <= group.capacity:
+                    payload = bytes(buf[start : start + length])
+                    if _SEQ.unpack_from(buf, offset)[0] == seq and zlib.crc32(payload) == crc:
+                        self._last[offset] = payload
+                        return payload
+            attempt += 1
+            if attempt >= _SPINS:
+                now = time.monotonic()
+                if not deadline:
+                    deadline = now + READ_BUDGET_SECONDS
+                elif now >= deadline:
+                    if seq & 1:
+                        self._stuck[offset] = seq
+                    break
+                time.sleep(0.0001)
+        return self._last.get(offset, group.default)
 
-    # -- supervisor: job group -------------------------------------------------------
-    def _write_job(self) -> None:
-        j = self._job
-        head = _JOB_HEAD.pack(
-            0,
-            j["state"],
-            j["stage"],
-            j["active"],
-            j["bytes_done"],
-            j["bytes_total"],
-            j["eta"],
-            j["pid"],
-        )[8:]
-        dyn = b"".join(_STAGE_DYN.pack(*s) for s in self._stages)
-        self._write_group(_JOB_AT, head + dyn)
+    def _change_job(self, change: Callable[[list[Any]], None]) -> None:
+        """Apply ``change`` to the job group's values and publish them."""
+        with self._write_lock:
+            if self._job is None:  # attached: start from what the block holds
+                self._job = list(_JOB.unpack(self._read(_JOB_GROUP)))
+            values = list(self._job)
+            change(values)
+            try:
+                payload = _JOB.pack(*values)
+            except struct.error as exc:
+                raise ValueError(f"progress value out of range: {exc}") from None
+            self._publish(_JOB_GROUP, payload)
+            self._job = values
 
+    # -- supervisor writes -------------------------------------------------------------
     def set_state(self, state: str) -> None:
-        self._job["state"] = STATES.index(state)
-        self._write_job()
+        """Set the job state, one of :data:`STATES`."""
+        code = _code(STATES, state, "job state")
+
+        def change(values: list[Any]) -> None:
+            values[_J_STATE] = code
+
+        self._change_job(change)
 
     def set_supervisor_pid(self, pid: int) -> None:
-        self._job["pid"] = pid
-        self._write_job()
+        """Record the supervisor's process id."""
+
+        def change(values: list[Any]) -> None:
+            values[_J_PID] = pid
+
+        self._change_job(change)
 
     def begin_stage(self, index: int, total: int, bytes_total: int = 0) -> None:
-        """Make stage ``index`` current, with ``total`` in its unit."""
-        if not 0 <= index < len(self._specs):
-            raise ValueError(f"stage {index} outside 0..{len(self._specs) - 1}")
-        self._stages[index] = [0, int(total), time.time(), 0.0]
-        self._job.update(
-            stage=index, active=0, bytes_done=0, bytes_total=int(bytes_total), eta=math.nan
-        )
-        self._write_job()
+        """Make stage ``index`` current: ``total`` units to do, started now."""
+        if not 0 <= index < len(self.stages):
+            raise ValueError(f"stage index {index} out of range 0..{len(self.stages) - 1}")
+
+        def change(values: list[Any]) -> None:
+            values[_J_STAGE] = index
+            values[_J_ACTIVE] = 0
+            values[_J_BYTES_DONE] = 0
+            values[_J_BYTES_TOTAL] = bytes_total
+            values[_J_ETA] = math.nan
+            base = _J_STAGES + 4 * index
+            values[base : base + 4] = [0, total, time.time(), 0.0]
+
+        self._change_job(change)
 
     def update_stage(
         self,
@@ -357,141 +583,194 @@ class ProgressBlock:
         active_workers: int = 0,
         eta_seconds: float | None = None,
     ) -> None:
-        """The current stage's progress."""
-        self._stages[self._job["stage"]][0] = int(done)
-        self._job.update(
-            bytes_done=int(bytes_done),
-            active=int(active_workers),
-            eta=math.nan if eta_seconds is None else float(eta_seconds),
-        )
-        self._write_job()
+        """Report the current stage's progress (in its unit), bytes, workers and ETA."""
+        eta = math.nan if eta_seconds is None else float(eta_seconds)
+
+        def change(values: list[Any]) -> None:
+            index = values[_J_STAGE]
+            if index == _NO_STAGE:
+                raise RuntimeError("update_stage() before begin_stage()")
+            values[_J_STAGES + 4 * index] = done
+            values[_J_BYTES_DONE] = bytes_done
+            values[_J_ACTIVE] = active_workers
+            values[_J_ETA] = eta
+
+        self._change_job(change)
 
     def finish_stage(self) -> None:
-        """Mark the current stage complete (done = total)."""
-        stage = self._stages[self._job["stage"]]
-        stage[0] = stage[1]
-        stage[3] = time.time()
-        self._job.update(active=0, eta=0.0)
-        self._write_job()
+        """Mark the current stage complete: done reaches total, finished now."""
 
-    def update_worker(self, slot: int, done: int, total: int, state: str) -> None:
-        """Worker ``slot``'s traces done of its total."""
-        if not 0 <= slot < self.n_workers:
-            raise ValueError(f"worker slot {slot} outside 0..{self.n_workers - 1}")
-        at = _WORKERS_AT + slot * _WORKER.size
-        payload = _WORKER.pack(0, int(done), int(total), WORKER_STATES.index(state))[8:]
-        self._write_group(at, payload)
+        def change(values: list[Any]) -> None:
+            index = values[_J_STAGE]
+            if index == _NO_STAGE:
+                raise RuntimeError("finish_stage() before begin_stage()")
+            base = _J_STAGES + 4 * index
+            values[base] = max(values[base], values[base + 1])
+            values[base + 3] = time.time()
+            values[_J_BYTES_DONE] = max(values[_J_BYTES_DONE], values[_J_BYTES_TOTAL])
+            values[_J_ACTIVE] = 0
+            values[_J_ETA] = math.nan
 
-    def beat(self) -> None:
-        """Heartbeat: the supervisor is alive (written by its watch thread only)."""
-        self._write_group(_BEAT_AT, struct.pack("<d", time.time()))
-
-    # -- supervisor: text group ------------------------------------------------------
-    def _write_text(self) -> None:
-        payload = (
-            struct.pack("<II", len(self._error), len(self._result))
-            + self._error.ljust(ERROR_CAPACITY, b"\0")
-            + self._result.ljust(RESULT_CAPACITY, b"\0")
-        )
-        self._write_group(_TEXT_AT, payload)
+        self._change_job(change)
 
     def set_error(self, message: str) -> None:
-        """The failure message (UTF-8, cut to 2 KiB on a character boundary)."""
-        self._error = _fixed(message, ERROR_CAPACITY)
-        self._write_text()
+        """Store the error text, cut to :data:`ERROR_BYTES` on a character boundary."""
+        payload = _bounded_text(str(message), ERROR_BYTES)
+        with self._write_lock:
+            self._publish(_ERROR, payload)
 
-    def set_result(self, result: dict[str, Any]) -> None:
-        """The finished job's summary as JSON (at most 8 KiB)."""
-        text = json.dumps(result, default=str).encode("utf-8")
-        if len(text) > RESULT_CAPACITY:
-            raise ValueError(f"job result is {len(text)} bytes, more than {RESULT_CAPACITY}")
-        self._result = text
-        self._write_text()
+    def set_result(self, obj: dict[str, Any]) -> None:
+        """Store the job's result summary as JSON (values it cannot encode become strings).
+
+        A summary longer than :data:`RESULT_BYTES` is stored as ``{"truncated": true,
+        "text": <the start of its JSON>}``.
+        """
+        if not isinstance(obj, dict):
+            raise TypeError(f"the result must be a dict, got {type(obj).__name__}")
+        payload = _bounded_json(obj)
+        with self._write_lock:
+            self._publish(_RESULT, payload)
+
+    def beat(self) -> None:
+        """Write the heartbeat (now, wall time); a live supervisor beats every 100 ms."""
+        payload = _F64.pack(time.time())
+        with self._write_lock:
+            self._publish(_HEARTBEAT, payload)
+
+    # -- worker writes -----------------------------------------------------------------
+    def update_worker(self, slot: int, done: int, total: int, state: str) -> None:
+        """Report worker ``slot``'s traces done of total and its state (:data:`WORKER_STATES`)."""
+        if not 0 <= slot < self.n_workers:
+            raise ValueError(f"worker slot {slot} out of range 0..{self.n_workers - 1}")
+        code = _code(WORKER_STATES, state, "worker state")
+        try:
+            payload = _WORKER.pack(done, total, code)
+        except struct.error as exc:
+            raise ValueError(f"worker progress out of range: {exc}") from None
+        with self._write_lock:
+            self._publish(_WORKERS[slot], payload)
 
     # -- front end ---------------------------------------------------------------------
     def request_cancel(self) -> None:
-        self._buf[_CANCEL_AT] = 1
+        """Ask the supervisor and workers to stop (they check between chunks)."""
+        with self._write_lock:
+            self._publish(_CANCEL, _U32.pack(1))
 
     def cancel_requested(self) -> bool:
-        return bool(self._buf[_CANCEL_AT])
+        """Whether the front end asked to cancel."""
+        return _U32.unpack(self._read(_CANCEL))[0] != 0
 
     def snapshot(self) -> Snapshot:
-        """One consistent reading of every group."""
-        job = self._read_group(_JOB_AT, _JOB_SIZE)
-        _, state, stage, active, bytes_done, bytes_total, eta, pid = _JOB_HEAD.unpack(
-            bytes(8) + job[: _JOB_HEAD.size - 8]
-        )
-        stages = []
-        for i, spec in enumerate(self._specs):
-            at = _JOB_HEAD.size - 8 + i * _STAGE_DYN.size
-            done, total, started, finished = _STAGE_DYN.unpack(job[at : at + _STAGE_DYN.size])
-            stages.append(
-                StageSnapshot(
-                    spec.name,
-                    spec.label,
-                    spec.unit,
-                    spec.cancellable,
-                    done,
-                    total,
-                    started,
-                    finished,
-                )
+        """Everything in the block now, each group consistent; never blocks for long."""
+        job = _JOB.unpack(self._read(_JOB_GROUP))  # before error/result: see the docstring
+        error = self._read(_ERROR).decode("utf-8", "replace")
+        result = _parse_result(self._read(_RESULT))
+        (heartbeat,) = _F64.unpack(self._read(_HEARTBEAT))
+        stages = tuple(
+            StageSnapshot(spec.name, spec.label, spec.unit, spec.cancellable, *job[base : base + 4])
+            for spec, base in zip(
+                self.stages, range(_J_STAGES, _J_STAGES + 4 * len(self.stages), 4), strict=True
             )
-        workers = []
-        for slot in range(self.n_workers):
-            at = _WORKERS_AT + slot * _WORKER.size
-            done, total, wstate = _WORKER.unpack(bytes(8) + self._read_group(at, _WORKER.size))[1:]
-            workers.append(WorkerSnapshot(done, total, WORKER_STATES[wstate]))
-        (heartbeat,) = struct.unpack("<d", self._read_group(_BEAT_AT, _BEAT.size))
-        text = self._read_group(_TEXT_AT, _TEXT_SIZE)
-        error_len, result_len = struct.unpack_from("<II", text, 0)
-        error = text[8 : 8 + error_len].decode("utf-8", "replace")
-        result_raw = text[8 + ERROR_CAPACITY : 8 + ERROR_CAPACITY + result_len]
+        )
+        workers = tuple(
+            WorkerSnapshot(done, total, _name(WORKER_STATES, code))
+            for done, total, code in (
+                _WORKER.unpack(self._read(group)) for group in _WORKERS[: self.n_workers]
+            )
+        )
+        eta = job[_J_ETA]
         return Snapshot(
             kind=self.kind,
-            state=STATES[state],
-            stage_index=stage,
-            stages=tuple(stages),
-            bytes_done=bytes_done,
-            bytes_total=bytes_total,
-            active_workers=active,
+            state=_name(STATES, job[_J_STATE]),
+            stage_index=job[_J_STAGE],
+            stages=stages,
+            bytes_done=job[_J_BYTES_DONE],
+            bytes_total=job[_J_BYTES_TOTAL],
+            active_workers=job[_J_ACTIVE],
             eta_seconds=None if math.isnan(eta) else eta,
-            workers=tuple(workers),
+            workers=workers,
             heartbeat=heartbeat,
-            supervisor_pid=pid,
+            supervisor_pid=job[_J_PID] or None,
             cancel_requested=self.cancel_requested(),
             error=error,
-            result=json.loads(result_raw) if result_len else None,
+            result=result,
         )
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def _write_group(buf: memoryview | bytearray, group: _Group, payload: bytes) -> None:
+    """The writer's half of the protocol: counter odd, checksum and payload, counter even."""
+    if len(payload) > group.capacity:
+        raise ValueError(f"{len(payload)} bytes do not fit a {group.capacity}-byte group")
+    offset = group.offset
+    (seq,) = _SEQ.unpack_from(buf, offset)
+    odd = (seq + 1) | 1  # also right after a writer that died mid-write (counter odd)
+    _SEQ.pack_into(buf, offset, odd)
+    end = offset + _GROUP_HEADER + len(payload)
+    buf[offset + 8 : end] = _CHECK.pack(zlib.crc32(payload), len(payload)) + payload
+    _SEQ.pack_into(buf, offset, odd + 1)
 
 
+# -- crash leftovers -------------------------------------------------------------------
 def remove_stale_blocks() -> list[str]:
-    """Unlink blocks whose creator process is gone (a crashed job's); return their names.
+    """Unlink blocks whose creator is gone (a crashed front end's); return their names.
 
-    Linux only (blocks are files in /dev/shm there); elsewhere the resource tracker of
-    the dead creator removes them.
+    Linux only (it lists ``/dev/shm``); elsewhere returns ``[]``. Only the current
+    user's blocks are considered. A creator pid that now belongs to a process started
+    after the block was created counts as gone (the pid was reused).
     """
-    shm_dir = Path("/dev/shm")
-    if not sys.platform.startswith("linux") or not shm_dir.is_dir():
+    if not sys.platform.startswith("linux") or not os.path.isdir(_SHM_DIR):
         return []
-    removed = []
-    for path in shm_dir.glob(f"{PREFIX}*_*"):
-        pid_text = path.name[len(PREFIX) :].split("_", 1)[0]
-        if not pid_text.isdigit() or _pid_alive(int(pid_text)):
-            continue
-        try:
-            path.unlink()
-            removed.append(path.name)
-        except FileNotFoundError:
-            pass
+    removed: list[str] = []
+    uid = os.getuid()
+    with os.scandir(_SHM_DIR) as entries:
+        for entry in entries:
+            match = _NAME_RE.fullmatch(entry.name)
+            if match is None:
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if info.st_uid != uid or not stat.S_ISREG(info.st_mode):
+                continue
+            if _creator_alive(int(match[1]), _created_at(entry.path)):
+                continue
+            try:
+                os.unlink(entry.path)
+            except FileNotFoundError:  # another front end got there first
+                continue
+            removed.append(entry.name)
     return removed
+
+
+def _created_at(path: str) -> float | None:
+    """The creation time in a block's header, or ``None`` if it is unreadable."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        header = os.read(fd, _HEADER.size)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if len(header) < _HEADER.size or not header.startswith(MAGIC):
+        return None
+    return _HEADER.unpack(header)[-1]
+
+
+def _creator_alive(pid: int, created: float | None) -> bool:
+    """Whether ``pid`` still runs and can be the process that created the block then."""
+    import psutil  # only job starts need it, not the supervisor's or workers' imports
+
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        started = process.create_time()
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:  # exists but cannot be inspected: keep its block
+        return True
+    return created is None or started <= created + STALE_SLACK_SECONDS

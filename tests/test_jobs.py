@@ -72,12 +72,14 @@ def test_import_job_runs_designs_stages(survey: Path, tmp_path: Path) -> None:
     seen = _observe(job)
     assert seen[-1][1] == "done", job.error
     stages = [stage for stage, state in seen if state == "running" and stage >= 0]
-    assert stages == sorted(stages) and stages[0] == 0 and stages[-1] == len(IMPORT_STAGES) - 1
+    assert stages == sorted(stages) and stages[0] == 0  # a poller may miss instant stages
     final = job.snapshot()
     assert [(s.name, s.label, s.unit, s.cancellable) for s in final.stages] == [
         (s.name, s.label, s.unit, s.cancellable) for s in IMPORT_STAGES
     ]
     assert all(s.finished and s.done == s.total for s in final.stages)
+    times = [t for s in final.stages for t in (s.started, s.finished)]
+    assert times == sorted(times)  # one after another, in DESIGN.md's order
     assert final.stages[0].total == 2000 and final.stages[1].total == 2
     assert job.result["n_traces"] == 2000
     _assert_gone(job.pid)
