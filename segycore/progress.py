@@ -72,6 +72,7 @@ handlers (a write interrupted by another write of the same group would be lost).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import mmap
@@ -91,14 +92,14 @@ from typing import Any
 
 __all__ = [
     "BLOCK_SIZE",
-    "ERROR_BYTES",
+    "ERROR_CAPACITY",
     "KINDS",
     "LAYOUT_VERSION",
     "MAGIC",
     "MAX_STAGES",
     "MAX_WORKERS",
     "READ_BUDGET_SECONDS",
-    "RESULT_BYTES",
+    "RESULT_CAPACITY",
     "STATES",
     "WORKER_STATES",
     "ProgressBlock",
@@ -116,8 +117,8 @@ STATES: tuple[str, ...] = ("starting", "running", "done", "failed", "cancelled")
 WORKER_STATES: tuple[str, ...] = ("idle", "running", "done", "failed", "cancelled")
 MAX_STAGES = 8
 MAX_WORKERS = 64
-ERROR_BYTES = 2048
-RESULT_BYTES = 8192
+ERROR_CAPACITY = 2048
+RESULT_CAPACITY = 8192
 #: How long a read waits for a group that is being written before using its last copy.
 READ_BUDGET_SECONDS = 0.05
 #: A block is stale if its creator pid now belongs to a process this much younger.
@@ -168,8 +169,8 @@ _STAGE_SPECS_OFFSET = _HEADER.size
 _CANCEL = _Group(_align(_STAGE_SPECS_OFFSET + MAX_STAGES * _SPEC.size), 4, _U32.pack(0))
 _HEARTBEAT = _after(_CANCEL, 8, _F64.pack(0.0))
 _JOB_GROUP = _after(_HEARTBEAT, _JOB.size, _JOB.pack(*_JOB_DEFAULT))
-_ERROR = _after(_JOB_GROUP, ERROR_BYTES, b"")
-_RESULT = _after(_ERROR, RESULT_BYTES, b"")
+_ERROR = _after(_JOB_GROUP, ERROR_CAPACITY, b"")
+_RESULT = _after(_ERROR, RESULT_CAPACITY, b"")
 _WORKER_STRIDE = _align(_GROUP_HEADER + _WORKER.size)
 _WORKERS = tuple(
     _Group(_align(_RESULT.end) + i * _WORKER_STRIDE, _WORKER.size, _WORKER.pack(0, 0, 0))
@@ -257,16 +258,16 @@ def _bounded_text(text: str, limit: int) -> bytes:
 def _bounded_json(obj: dict[str, Any]) -> bytes:
     """``obj`` as JSON; if too long, ``{"truncated": true, "text": <prefix of that JSON>}``."""
     data = json.dumps(obj, ensure_ascii=False, default=str).encode("utf-8", "replace")
-    if len(data) <= RESULT_BYTES:
+    if len(data) <= RESULT_CAPACITY:
         return data
-    room = RESULT_BYTES - len(json.dumps({"truncated": True, "text": ""}))
+    room = RESULT_CAPACITY - len(json.dumps({"truncated": True, "text": ""}))
     while True:  # escaping in the wrapper can grow the prefix: shrink until it fits
         prefix = _truncate(data, room).decode("utf-8")
         wrapped = json.dumps({"truncated": True, "text": prefix}, ensure_ascii=False)
         encoded = wrapped.encode("utf-8")
-        if len(encoded) <= RESULT_BYTES:
+        if len(encoded) <= RESULT_CAPACITY:
             return encoded
-        room -= len(encoded) - RESULT_BYTES
+        room = max(0, room - (len(encoded) - RESULT_CAPACITY))
 
 
 def _parse_result(data: bytes) -> dict[str, Any] | None:
@@ -290,11 +291,12 @@ def _name(names: tuple[str, ...], code: int) -> str:
     return names[code] if 0 <= code < len(names) else "unknown"
 
 
-def _pack_spec(spec: StageSpec) -> bytes:
+def _spec_fields(spec: StageSpec) -> tuple[Any, ...]:
+    """The values of a stage spec's ``_SPEC`` record, texts cut to their fields."""
     name = _bounded_text(spec.name, 63)
     label = _bounded_text(spec.label, 127)
     unit = _bounded_text(spec.unit, 31)
-    return _SPEC.pack(len(name), name, len(label), label, len(unit), unit, bool(spec.cancellable))
+    return len(name), name, len(label), label, len(unit), unit, bool(spec.cancellable)
 
 
 def _unpack_spec(raw: bytes | memoryview, offset: int) -> StageSpec:
@@ -336,6 +338,8 @@ class _Segment:
                 _restrict_to_owner(fd)
                 os.ftruncate(fd, size)
             self.size = os.fstat(fd).st_size
+            if self.size == 0:
+                raise ValueError(f"shared memory {name!r} is empty, not a progress block")
             self._mmap = mmap.mmap(fd, self.size)  # keeps its own duplicate of fd
         except BaseException:
             if create:
@@ -347,10 +351,13 @@ class _Segment:
 
     def close(self) -> None:
         self.buf.release()
-        if os.name == "posix":
-            self._mmap.close()
-        else:  # pragma: no cover
-            self._shm.close()
+        try:
+            if os.name == "posix":
+                self._mmap.close()
+            else:  # pragma: no cover
+                self._shm.close()
+        except BufferError:  # another thread still copies from it: unmapped when it is done
+            pass
 
 
 def _restrict_to_owner(fd: int) -> None:
@@ -375,10 +382,8 @@ def _unlink_segment(name: str, owner_pid: int | None = None) -> None:
     if owner_pid is not None and os.getpid() != owner_pid:
         return
     if os.name == "posix":
-        try:
+        with contextlib.suppress(FileNotFoundError):
             _posixshmem.shm_unlink("/" + name)
-        except FileNotFoundError:
-            pass
 
 
 # -- the block -------------------------------------------------------------------------
@@ -390,16 +395,19 @@ class ProgressBlock:
     """
 
     def __init__(self, segment: _Segment, creator: bool) -> None:
-        header = bytes(segment.buf[:_CANCEL.offset])
-        magic, version, size, kind, n_stages, n_workers, pid, created = _HEADER.unpack_from(
-            header
-        )
-        if magic != MAGIC:
+        header = bytes(segment.buf[: min(segment.size, _CANCEL.offset)])
+        if len(header) < _HEADER.size or not header.startswith(MAGIC):
             raise ValueError(f"shared memory {segment.name!r} is not a segycore progress block")
-        if version != LAYOUT_VERSION or size != BLOCK_SIZE or segment.size < BLOCK_SIZE:
+        _, version, size, kind, n_stages, n_workers, pid, created = _HEADER.unpack_from(header)
+        if version != LAYOUT_VERSION or size != BLOCK_SIZE:
             raise ValueError(
                 f"progress block {segment.name!r} has layout version {version} ({size} bytes);"
                 f" this segycore reads version {LAYOUT_VERSION} ({BLOCK_SIZE} bytes)"
+            )
+        if segment.size < BLOCK_SIZE:
+            raise ValueError(
+                f"progress block {segment.name!r} is cut short: {segment.size} of"
+                f" {BLOCK_SIZE} bytes"
             )
         self._segment: _Segment | None = segment
         self.name = segment.name
@@ -436,7 +444,7 @@ class ProgressBlock:
             pid, time.time(),
         )  # fmt: skip
         for i, spec in enumerate(stages):
-            image[_STAGE_SPECS_OFFSET + i * _SPEC.size :][: _SPEC.size] = _pack_spec(spec)
+            _SPEC.pack_into(image, _STAGE_SPECS_OFFSET + i * _SPEC.size, *_spec_fields(spec))
         for group in (_CANCEL, _HEARTBEAT, _JOB_GROUP, _ERROR, _RESULT, *_WORKERS):
             _write_group(image, group, group.default)
         for _ in range(100):
@@ -614,15 +622,15 @@ class ProgressBlock:
         self._change_job(change)
 
     def set_error(self, message: str) -> None:
-        """Store the error text, cut to :data:`ERROR_BYTES` on a character boundary."""
-        payload = _bounded_text(str(message), ERROR_BYTES)
+        """Store the error text, cut to :data:`ERROR_CAPACITY` on a character boundary."""
+        payload = _bounded_text(str(message), ERROR_CAPACITY)
         with self._write_lock:
             self._publish(_ERROR, payload)
 
     def set_result(self, obj: dict[str, Any]) -> None:
         """Store the job's result summary as JSON (values it cannot encode become strings).
 
-        A summary longer than :data:`RESULT_BYTES` is stored as ``{"truncated": true,
+        A summary longer than :data:`RESULT_CAPACITY` is stored as ``{"truncated": true,
         "text": <the start of its JSON>}``.
         """
         if not isinstance(obj, dict):

@@ -27,9 +27,10 @@ def segy_data(name: str) -> Path:
 
 
 def _shm_blocks() -> set[str]:
+    """Progress blocks this test process created (other runs on the machine don't count)."""
     if not SHM_DIR.is_dir():
         return set()
-    return {p.name for p in SHM_DIR.iterdir() if p.name.startswith("segycore_")}
+    return {p.name for p in SHM_DIR.glob(f"segycore_{os.getpid()}_*")}
 
 
 def _children() -> list[psutil.Process]:
