@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .dataset import METADATA_FILE, open_dataset
-from .kernels import run_starts_reference
+from .kernels import run_starts
 from .segy import Endian, decode_textual_header, read_layout, read_trace_headers, trace_header_dtype
 from .spec import TRACE_FIELDS
 
@@ -22,7 +22,7 @@ def ensemble_counts(raw_headers: np.ndarray, endian: Endian) -> dict[str, int]:
     """How many ensembles each header field gives over ``raw_headers`` (runs of equal values)."""
     records = np.ascontiguousarray(raw_headers).reshape(-1).view(trace_header_dtype(endian))
     return {
-        f.name: int(run_starts_reference(records[f.name]).size + 1) if records.size else 0
+        f.name: int(run_starts(records[f.name]).size + 1) if records.size else 0
         for f in TRACE_FIELDS
     }
 

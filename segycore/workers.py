@@ -2,7 +2,7 @@
 
 Workers are threads inside the supervisor, not processes: every hot step (pread, the
 nogil Cython codec, pwrite) releases the GIL, so two threads keep two cores busy, and a
-thread starts in microseconds where a spawned process importing numpy and numba takes
+thread starts in microseconds where a spawned process importing numpy and pyarrow takes
 about half a second (measured in ``benchmarks/``).
 """
 

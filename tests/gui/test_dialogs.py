@@ -1,0 +1,81 @@
+"""The import dialog's quick scan and choices, and the export dialog's options."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from PyQt6.QtWidgets import QDialogButtonBox
+
+from gui.export_dialog import ExportDialog
+from gui.import_dialog import ImportDialog
+from segycore import ImportConfig, ParallelImportCoordinator
+
+from conftest import segy_data
+
+pytestmark = pytest.mark.gui
+
+
+def _ok_enabled(dialog) -> bool:
+    return dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled()
+
+
+def test_import_dialog_scans_the_source(qtbot, survey: Path) -> None:
+    dialog = ImportDialog()
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.scanned, timeout=10_000):
+        dialog.set_source(survey)
+    assert dialog.scan_error == ""
+    assert dialog.facts["traces"].text() == "192"
+    assert dialog.facts["samples"].text() == "200"
+    assert dialog.facts["format"].text().startswith("1 (4-byte IBM")
+    assert dialog.facts["byte order"].text().startswith("big")
+    assert dialog.textual_header.toPlainText().startswith("C 1 SEGYCORE SYNTHETIC")
+    rows = {dialog.fields.item(r, 0).text(): r for r in range(dialog.fields.rowCount())}
+    counts = {name: dialog.fields.item(r, 2).text() for name, r in rows.items()}
+    assert counts["field_record"] == "4"  # 4 shots
+    assert counts["trace_number"] == "192"  # channel changes every trace
+    assert dialog.fields.item(rows["field_record"], 3).text() == "1001"  # trace 1
+    assert dialog.fields.item(rows["offset"], 4).text() == "75"  # trace 2
+    assert _ok_enabled(dialog)
+    options = dialog.options()
+    assert options["destination"] == survey.with_suffix(".dataset")
+    assert options["ensemble_keys"] == ("field_record",)
+    assert options["workers"] == (os.cpu_count() or 1)
+    assert options["endian"] is None and options["overwrite"] is False
+    dialog.set_ensemble_keys(["cdp", "offset"])
+    with qtbot.waitSignal(dialog.scanned, timeout=10_000):  # a new byte order: a new scan
+        dialog.byte_order.setCurrentText("Little-endian")
+    assert dialog.options()["ensemble_keys"] == ("cdp", "offset")
+    assert dialog.options()["endian"] == "little"
+
+
+def test_import_dialog_reports_a_broken_file(qtbot) -> None:
+    dialog = ImportDialog()
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.scanned, timeout=10_000):
+        dialog.set_source(segy_data("broken.sgy"))
+    assert dialog.scan is None
+    assert dialog.scan_error.startswith("broken.sgy is truncated")
+    assert "Traceback" not in dialog.status.text()
+    assert not _ok_enabled(dialog)
+
+
+def test_export_dialog_defaults_to_the_source_format(qtbot, survey: Path, tmp_path: Path) -> None:
+    dataset = tmp_path / "survey.dataset"
+    ParallelImportCoordinator(ImportConfig(survey, dataset, workers=1)).run()
+    dialog = ExportDialog(dataset=dataset)
+    qtbot.addWidget(dialog)
+    assert "192 traces x 200 samples, format 1" in dialog.summary.text()
+    assert _ok_enabled(dialog)
+    options = dialog.options()
+    assert options["destination"] == tmp_path / "survey.sgy"
+    assert options["format_code"] is None and options["endian"] is None
+    dialog.sample_format.setCurrentIndex(dialog.sample_format.findData(5))
+    dialog.byte_order.setCurrentIndex(dialog.byte_order.findData("little"))
+    assert dialog.options()["format_code"] == 5
+    assert dialog.options()["endian"] == "little"
+    dialog.set_dataset(tmp_path / "missing")
+    assert not _ok_enabled(dialog)
+    assert "not a segycore dataset" in dialog.summary.text()

@@ -1,0 +1,98 @@
+"""The stage progress dialog: labels and units from the stage, the cancel rule, scaling."""
+
+from __future__ import annotations
+
+import pytest
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import QPushButton, QWidget
+
+from gui.progress_dialog import INT_RANGE, StageProgressDialog, scaled
+from segycore.stages import EXPORT_STAGES, IMPORT_STAGES, stage_label
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def parent(qtbot) -> QWidget:
+    widget = QWidget()
+    qtbot.addWidget(widget)
+    widget.show()
+    return widget
+
+
+def test_scaled_fits_terabytes_into_a_c_int() -> None:
+    total = 5 * 10**12
+    value, maximum = scaled(total // 2, total)
+    assert maximum <= INT_RANGE
+    assert value == pytest.approx(maximum / 2, rel=1e-6)
+    assert scaled(7, 10) == (7, 10)
+    assert scaled(12, 10) == (10, 10)  # never past the end
+
+
+def test_label_is_the_stage_label_with_workers_and_eta(parent: QWidget) -> None:
+    dialog = StageProgressDialog(IMPORT_STAGES[0], parent)
+    dialog.show_progress(500, 1000, active_workers=2, eta_seconds=65)
+    assert dialog.windowTitle() == IMPORT_STAGES[0].name
+    assert dialog.label_text == stage_label(IMPORT_STAGES[0], 500, 1000, 2, 65)
+    assert "2 workers active, 1:05 left" in dialog.label_text
+    assert (dialog.value(), dialog.maximum()) == (500, 1000)
+    dialog.finish()
+
+
+def test_byte_stage_shows_gigabytes_and_scales_its_bar(parent: QWidget) -> None:
+    merge = EXPORT_STAGES[1]
+    dialog = StageProgressDialog(merge, parent)
+    dialog.show_progress(1_200_000_000, 2_400_000_000)
+    assert dialog.label_text == "Merging segment files...\n1.2 / 2.4 GB"
+    assert dialog.maximum() <= INT_RANGE
+    assert dialog.value() * 2 == dialog.maximum()
+    dialog.finish()
+
+
+def test_only_cancellable_stages_offer_cancel(qtbot, parent: QWidget) -> None:
+    for stage in IMPORT_STAGES + EXPORT_STAGES:
+        dialog = StageProgressDialog(stage, parent)
+        buttons = dialog.findChildren(QPushButton)
+        assert bool(buttons) == stage.cancellable, stage.name
+        assert dialog.windowModality() == Qt.WindowModality.WindowModal
+        assert not dialog.autoReset() and not dialog.autoClose()
+        dialog.finish()
+
+
+def test_cancel_button_asks_once_and_keeps_the_dialog_open(qtbot, parent: QWidget) -> None:
+    dialog = StageProgressDialog(IMPORT_STAGES[0], parent, minimum_duration=0)
+    qtbot.waitUntil(dialog.isVisible, timeout=2000)
+    button = dialog.findChild(QPushButton)
+    with qtbot.waitSignal(dialog.cancelRequested, timeout=1000):
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    dialog.mark_cancelling()
+    assert dialog.isVisible()  # not QProgressDialog's own cancel(), which hides it
+    assert not button.isEnabled()
+    assert dialog.label_text.endswith("Cancelling...")
+    dialog.finish()
+
+
+def test_closing_a_non_cancellable_stage_does_nothing(qtbot, parent: QWidget) -> None:
+    dialog = StageProgressDialog(IMPORT_STAGES[1], parent, minimum_duration=0)
+    qtbot.waitUntil(dialog.isVisible, timeout=2000)
+    asked: list[bool] = []
+    dialog.cancelRequested.connect(lambda: asked.append(True))
+    dialog.close()
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert dialog.isVisible() and not asked
+    dialog.finish()
+    assert not dialog.isVisible()
+
+
+def test_dialog_appears_only_after_the_minimum_duration(qtbot, parent: QWidget) -> None:
+    quick = StageProgressDialog(IMPORT_STAGES[3], parent, minimum_duration=150)
+    slow = StageProgressDialog(IMPORT_STAGES[2], parent, minimum_duration=150)
+    assert not quick.isVisible() and not slow.isVisible()
+    shown: list[bool] = []
+    quick.destroyed.connect(lambda: shown.append(quick.was_shown))
+    quick.finish()  # an instant stage: its dialog never shows
+    qtbot.waitUntil(slow.isVisible, timeout=2000)
+    assert slow.was_shown
+    qtbot.wait(200)
+    assert shown == [False]  # deleted without ever having appeared
+    slow.finish()
