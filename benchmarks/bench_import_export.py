@@ -1,47 +1,149 @@
-"""Import and export side by side with ``cp`` and the single-process segyio script.
+"""Import and export side by side with ``cp``, ``copy_file_range``, segyio and MDIO.
 
     python benchmarks/bench_import_export.py --workload W1 --repeat 3
     python benchmarks/bench_import_export.py --workload W2 --repeat 3
 
 Every contender is a child process (``segycore`` runs its real command line, supervisor
 process included), timed wall-clock with its peak RSS; runs alternate; the table shows
-min / median / max and the ratio to ``cp`` of the same file, measured in the same run.
+min / median / max and the ratio to ``cp`` of the same file, measured in the same round.
+The stage timings of segycore come from the dataset's ``metadata.json`` (import, run
+with ``--quiet``) and from the summary the command prints (export, run without
+``--quiet``: its only extra work is printing five lines).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import re
+import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from common import WORKLOADS, Contender, ensure_workload, markdown_table, remover, run_alternating
+from common import (
+    WORKLOADS,
+    Contender,
+    child_env,
+    ensure_workload,
+    markdown_table,
+    read_ahead,
+    remover,
+    run_alternating,
+    timed_command,
+)
+
+__all__ = [
+    "export_contenders",
+    "find_mdio_python",
+    "import_contenders",
+    "prepare_export_inputs",
+    "reference_contenders",
+    "run_workload",
+]
 
 HERE = Path(__file__).resolve().parent
+SEGYCORE = [sys.executable, "-m", "segycore.cli"]
+#: Where ``find_mdio_python`` looks when this interpreter lacks ``multidimio``.
+MDIO_VENV_PYTHON = Path("/tmp/mdio-venv/bin/python")
+_STAGE_LINE = re.compile(r"^\s+(\w+)\s+([0-9.]+) s$")
 
 
-def contenders_for(source: Path, work: Path, workers: Sequence[int]) -> list[Contender]:
-    segycore = [sys.executable, "-m", "segycore.cli"]
-    copy = work / "copy.sgy"
-    out: list[Contender] = [
-        Contender("cp", lambda: ["cp", str(source), str(copy)], remover(copy)),
-    ]
-    segyio_out = work / "segyio.out"
-    out.append(
-        Contender(
-            "segyio script (import)",
-            lambda: [sys.executable, str(HERE / "segyio_script.py"), str(source), str(segyio_out)],
-            remover(segyio_out),
+def _plural(n: int) -> str:
+    return f"{n} worker{'s' * (n > 1)}"
+
+
+def find_mdio_python(candidate: str | None = None) -> tuple[str | None, str]:
+    """An interpreter that imports ``mdio`` and its version, or ``(None, why not)``."""
+    for python in filter(None, [candidate, sys.executable, str(MDIO_VENV_PYTHON)]):
+        if not Path(python).exists():
+            continue
+        probe = subprocess.run(
+            [
+                python,
+                "-c",
+                "from importlib.metadata import version; import mdio; print(version('multidimio'))",
+            ],
+            capture_output=True,
+            text=True,
         )
-    )
+        if probe.returncode == 0:
+            return python, probe.stdout.strip()
+    return None, "multidimio is not installed (pip install multidimio)"
+
+
+def metadata_stages(dataset: Path) -> dict[str, float]:
+    """``stage_seconds`` from a dataset's ``metadata.json``."""
+    meta = json.loads((dataset / "metadata.json").read_text())
+    return {k: float(v) for k, v in meta.get("stage_seconds", {}).items()}
+
+
+def printed_stages(stdout: str) -> dict[str, float]:
+    """Stage timings from the summary ``segycore import|export`` prints (total excluded)."""
+    stages = {}
+    for line in stdout.splitlines():
+        if (match := _STAGE_LINE.match(line)) and match.group(1) != "total":
+            stages[match.group(1)] = float(match.group(2))
+    return stages
+
+
+def reference_contenders(source: Path, work: Path) -> list[Contender]:
+    """``cp`` and ``os.copy_file_range`` of the source: the physical references."""
+    copy = work / "copy.sgy"
+    return [
+        Contender("cp", lambda: ["cp", str(source), str(copy)], remover(copy)),
+        Contender(
+            "copy_file_range",
+            lambda: [sys.executable, str(HERE / "copy_file_range.py"), str(source), str(copy)],
+            remover(copy),
+        ),
+    ]
+
+
+def import_contenders(
+    source: Path,
+    work: Path,
+    workers: Sequence[int],
+    segyio: bool = True,
+    mdio_python: str | None = None,
+) -> list[Contender]:
+    """segyio script, MDIO import (with ``mdio_python``), segycore import per worker count."""
+    out: list[Contender] = []
+    if segyio:
+        target = work / "segyio.out"
+        out.append(
+            Contender(
+                "segyio script (import)",
+                lambda: [sys.executable, str(HERE / "segyio_script.py"), str(source), str(target)],
+                remover(target),
+                kind="import",
+            )
+        )
+    if mdio_python:
+        store = work / "import.mdio"
+        out.append(
+            Contender(
+                "MDIO import",
+                lambda: [
+                    mdio_python,
+                    str(HERE / "mdio_script.py"),
+                    "import",
+                    str(source),
+                    str(store),
+                ],
+                remover(store),
+                kind="import",
+            )
+        )
     for n in workers:
         ds = work / f"import-{n}.dataset"
         out.append(
             Contender(
-                f"segycore import, {n} worker{'s' * (n > 1)}",
+                f"segycore import, {_plural(n)}",
                 lambda ds=ds, n=n: [
-                    *segycore,
+                    *SEGYCORE,
                     "import",
                     str(source),
                     str(ds),
@@ -50,35 +152,126 @@ def contenders_for(source: Path, work: Path, workers: Sequence[int]) -> list[Con
                     str(n),
                 ],
                 remover(ds),
+                kind="import",
+                stages=lambda _stdout, ds=ds: metadata_stages(ds),
             )
         )
     return out
 
 
 def export_contenders(
-    dataset: Path, source: Path, work: Path, workers: Sequence[int]
+    dataset: Path,
+    work: Path,
+    workers: Sequence[int],
+    mdio_store: Path | None = None,
+    mdio_python: str | None = None,
+    segments: bool = False,
 ) -> list[Contender]:
-    segycore = [sys.executable, "-m", "segycore.cli"]
-    copy = work / "copy.sgy"
-    out = [Contender("cp", lambda: ["cp", str(source), str(copy)], remover(copy))]
+    """MDIO export (with a store and ``mdio_python``), segycore export per worker count.
+
+    With ``segments`` one more contender exports with ``--segments`` (one segment file
+    per worker, then a real merge) using the largest worker count.
+    """
+    out: list[Contender] = []
+    if mdio_store is not None and mdio_python:
+        target = work / "mdio-export.sgy"
+        out.append(
+            Contender(
+                "MDIO export",
+                lambda: [
+                    mdio_python,
+                    str(HERE / "mdio_script.py"),
+                    "export",
+                    str(mdio_store),
+                    str(target),
+                ],
+                remover(target),
+                kind="export",
+            )
+        )
     for n in workers:
         target = work / f"export-{n}.sgy"
         out.append(
             Contender(
-                f"segycore export, {n} worker{'s' * (n > 1)}",
+                f"segycore export, {_plural(n)}",
                 lambda target=target, n=n: [
-                    *segycore,
+                    *SEGYCORE,
                     "export",
                     str(dataset),
                     str(target),
-                    "--quiet",
                     "--workers",
                     str(n),
                 ],
                 remover(target),
+                kind="export",
+                stages=printed_stages,
+            )
+        )
+    if segments:
+        n = max(workers)
+        target = work / "export-segments.sgy"
+        out.append(
+            Contender(
+                f"segycore export --segments, {_plural(n)}",
+                lambda: [
+                    *SEGYCORE,
+                    "export",
+                    str(dataset),
+                    str(target),
+                    "--workers",
+                    str(n),
+                    "--segments",
+                ],
+                remover(target),
+                kind="export",
+                stages=printed_stages,
             )
         )
     return out
+
+
+def prepare_export_inputs(
+    source: Path, work: Path, mdio_python: str | None = None
+) -> tuple[Path, Path | None]:
+    """Import the source once, untimed, into a dataset (and an MDIO store) to export."""
+    dataset = work / "export-source.dataset"
+    remover(dataset)()
+    timed_command([*SEGYCORE, "import", str(source), str(dataset), "--quiet"], env=child_env())
+    store = None
+    if mdio_python:
+        store = work / "export-source.mdio"
+        remover(store)()
+        timed_command(
+            [mdio_python, str(HERE / "mdio_script.py"), "import", str(source), str(store)],
+            env=child_env(),
+        )
+    return dataset, store
+
+
+def run_workload(
+    source: Path,
+    work: Path,
+    repeat: int,
+    workers: Sequence[int],
+    segyio: bool = True,
+    mdio_python: str | None = None,
+    segments: bool = False,
+) -> list[Contender]:
+    """All contenders on one source file, alternating; export inputs removed afterwards."""
+    dataset, store = prepare_export_inputs(source, work, mdio_python)
+    try:
+        contenders = [
+            *reference_contenders(source, work),
+            *import_contenders(source, work, workers, segyio, mdio_python),
+            *export_contenders(dataset, work, workers, store, mdio_python, segments),
+        ]
+        read_ahead(source, dataset / "traces.npy")  # warm page cache, as DESIGN.md measures
+        run_alternating(contenders, repeat)
+    finally:
+        remover(dataset)()
+        if store is not None:
+            remover(store)()
+    return contenders
 
 
 def main() -> None:
@@ -88,32 +281,26 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--workdir", type=Path, help="where workloads and outputs go")
     parser.add_argument("--no-segyio", action="store_true", help="skip the segyio script")
+    parser.add_argument("--mdio-python", help="interpreter with multidimio installed")
+    parser.add_argument("--no-mdio", action="store_true", help="skip MDIO")
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.gettempdir()) / "segycore-bench"
     n_traces, n_samples = WORKLOADS[args.workload]
     source = ensure_workload(work, n_traces, n_samples)
-
-    importers = contenders_for(source, work, args.workers)
-    if args.no_segyio:
-        importers = [c for c in importers if "segyio" not in c.name]
-    print(
-        f"## Import, {args.workload} ({source.stat().st_size / 1e9:.2f} GB), "
-        f"{args.repeat} alternating runs\n",
-        flush=True,
+    mdio_python, mdio_note = (
+        (None, "skipped") if args.no_mdio else find_mdio_python(args.mdio_python)
     )
-    run_alternating(importers, args.repeat)
-    print(markdown_table(importers) + "\n", flush=True)
-
-    dataset = work / "export-source.dataset"
-    if not dataset.exists():
-        from segycore import ImportConfig, ParallelImportCoordinator
-
-        ParallelImportCoordinator(ImportConfig(source, dataset)).run()
-    exporters = export_contenders(dataset, source, work, args.workers)
-    print(f"## Export, {args.workload}, {args.repeat} alternating runs\n", flush=True)
-    run_alternating(exporters, args.repeat)
-    print(markdown_table(exporters), flush=True)
-    remover(dataset)()
+    print(f"MDIO: {mdio_note}", file=sys.stderr)
+    contenders = run_workload(
+        source, work, args.repeat, args.workers, not args.no_segyio, mdio_python
+    )
+    size = source.stat().st_size
+    print(
+        f"## {args.workload} ({size / 1e9:.2f} GB), {args.repeat} alternating runs\n\n"
+        f"{markdown_table(contenders, size_bytes=size)}"
+    )
+    results: dict[str, Any] = {c.name: c.to_dict() for c in contenders}
+    print(json.dumps(results, indent=1), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ def main(source: str, output: str) -> None:
         traces = f.trace.raw[:]
         np.save(folder / "traces.npy", traces)
         del traces
-        columns = {str(field): f.attributes(field)[:] for field in segyio.TraceField.enums()}
+        columns = {str(field): f.attributes(int(field))[:] for field in segyio.TraceField.enums()}
     pq.write_table(pa.table(columns), folder / "headers.parquet")
 
 

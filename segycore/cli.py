@@ -11,7 +11,6 @@ import json
 import os
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -93,7 +92,7 @@ def _run_job(job: Any, quiet: bool) -> dict[str, Any]:
                 view.update(snap)
                 if snap.state in ("done", "failed", "cancelled"):
                     break
-                time.sleep(0.05)
+                job.wait(timeout=0.05)  # wakes at once when the supervisor exits
         except KeyboardInterrupt:
             job.cancel()
             snap = job.wait(30)
