@@ -10,12 +10,15 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import codec
@@ -34,6 +37,8 @@ __all__ = ["ImportConfig", "ImportResult", "ImportWorkerResult", "ParallelImport
 
 #: Bytes of trace records a worker reads and converts at a time: bounded memory per worker.
 CHUNK_BYTES = 8 * 1024 * 1024
+#: Header blocks decoded ahead of the Parquet writer during the merge-headers stage.
+MERGE_LOOKAHEAD = 2
 
 
 @dataclass(frozen=True)
@@ -242,17 +247,46 @@ class ParallelImportCoordinator:
         worker_results: Sequence[ImportWorkerResult],
         progress_callback: ProgressCallback | None = None,
     ) -> Path:
-        """Stream the header segments, in order, into ``headers.parquet``; report segments."""
+        """Stream the header segments, in order, into ``headers.parquet``; report segments.
+
+        Decoding the next blocks (numpy, GIL released) overlaps writing the current one
+        (pyarrow, GIL released); at most :data:`MERGE_LOOKAHEAD` blocks are in memory.
+        """
         started = time.monotonic()
         path = self.staging / HEADERS_FILE
         report = Throttle(progress_callback, len(worker_results))
         report(0, force=True)
-        with open_header_writer(path) as writer:
-            for done, result in enumerate(sorted(worker_results, key=lambda r: r.index), 1):
+        ordered = sorted(worker_results, key=lambda r: r.index)
+
+        def blocks() -> Iterator[tuple[np.ndarray, int]]:
+            """Raw header blocks, each with the segments completed once it is written."""
+            for done, result in enumerate(ordered, 1):
+                previous = None
                 for raw in iter_raw_headers(result.header_segment):
-                    table = headers_to_table(raw, self.layout.endian)
-                    writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
+                    if previous is not None:
+                        yield previous, done - 1
+                    previous = raw
+                if previous is not None:
+                    yield previous, done
+
+        pending: deque[tuple[Future[pa.Table], int]] = deque()
+        with (
+            ThreadPoolExecutor(MERGE_LOOKAHEAD, thread_name_prefix="segycore-headers") as pool,
+            open_header_writer(path) as writer,
+        ):
+
+            def write_oldest() -> None:
+                table, done = pending.popleft()
+                writer.write_table(table.result(), row_group_size=ROW_GROUP_SIZE)
                 report(done)
+
+            for raw, done in blocks():
+                pending.append((pool.submit(headers_to_table, raw, self.layout.endian), done))
+                if len(pending) > MERGE_LOOKAHEAD:
+                    write_oldest()
+            while pending:
+                write_oldest()
+        report(len(ordered), force=True)
         self.stage_seconds["merge_headers"] = time.monotonic() - started
         return path
 
