@@ -19,7 +19,7 @@ import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,8 @@ HERE = Path(__file__).resolve().parent
 SEGYCORE = [sys.executable, "-m", "segycore.cli"]
 #: Where ``find_mdio_python`` looks when this interpreter lacks ``multidimio``.
 MDIO_VENV_PYTHON = Path("/tmp/mdio-venv/bin/python")
+#: MDIO's progress bars off (stderr only; they cost nothing measurable).
+MDIO_ENV = child_env({"TQDM_DISABLE": "1"})
 _STAGE_LINE = re.compile(r"^\s+(\w+)\s+([0-9.]+) s$")
 
 
@@ -89,14 +91,20 @@ def printed_stages(stdout: str) -> dict[str, float]:
     return stages
 
 
+def _argv(*parts: str | Path) -> Callable[[], list[str]]:
+    """A command builder bound now (a lambda in a loop would see the loop's last values)."""
+    argv = [str(p) for p in parts]
+    return lambda: list(argv)
+
+
 def reference_contenders(source: Path, work: Path) -> list[Contender]:
     """``cp`` and ``os.copy_file_range`` of the source: the physical references."""
     copy = work / "copy.sgy"
     return [
-        Contender("cp", lambda: ["cp", str(source), str(copy)], remover(copy)),
+        Contender("cp", _argv("cp", source, copy), remover(copy)),
         Contender(
             "copy_file_range",
-            lambda: [sys.executable, str(HERE / "copy_file_range.py"), str(source), str(copy)],
+            _argv(sys.executable, HERE / "copy_file_range.py", source, copy),
             remover(copy),
         ),
     ]
@@ -113,44 +121,18 @@ def import_contenders(
     out: list[Contender] = []
     if segyio:
         target = work / "segyio.out"
-        out.append(
-            Contender(
-                "segyio script (import)",
-                lambda: [sys.executable, str(HERE / "segyio_script.py"), str(source), str(target)],
-                remover(target),
-                kind="import",
-            )
-        )
+        command = _argv(sys.executable, HERE / "segyio_script.py", source, target)
+        out.append(Contender("segyio script (import)", command, remover(target), kind="import"))
     if mdio_python:
         store = work / "import.mdio"
-        out.append(
-            Contender(
-                "MDIO import",
-                lambda: [
-                    mdio_python,
-                    str(HERE / "mdio_script.py"),
-                    "import",
-                    str(source),
-                    str(store),
-                ],
-                remover(store),
-                kind="import",
-            )
-        )
+        command = _argv(mdio_python, HERE / "mdio_script.py", "import", source, store)
+        out.append(Contender("MDIO import", command, remover(store), kind="import", env=MDIO_ENV))
     for n in workers:
         ds = work / f"import-{n}.dataset"
         out.append(
             Contender(
                 f"segycore import, {_plural(n)}",
-                lambda ds=ds, n=n: [
-                    *SEGYCORE,
-                    "import",
-                    str(source),
-                    str(ds),
-                    "--quiet",
-                    "--workers",
-                    str(n),
-                ],
+                _argv(*SEGYCORE, "import", source, ds, "--quiet", "--workers", str(n)),
                 remover(ds),
                 kind="import",
                 stages=lambda _stdout, ds=ds: metadata_stages(ds),
@@ -175,53 +157,18 @@ def export_contenders(
     out: list[Contender] = []
     if mdio_store is not None and mdio_python:
         target = work / "mdio-export.sgy"
-        out.append(
-            Contender(
-                "MDIO export",
-                lambda: [
-                    mdio_python,
-                    str(HERE / "mdio_script.py"),
-                    "export",
-                    str(mdio_store),
-                    str(target),
-                ],
-                remover(target),
-                kind="export",
-            )
-        )
-    for n in workers:
-        target = work / f"export-{n}.sgy"
-        out.append(
-            Contender(
-                f"segycore export, {_plural(n)}",
-                lambda target=target, n=n: [
-                    *SEGYCORE,
-                    "export",
-                    str(dataset),
-                    str(target),
-                    "--workers",
-                    str(n),
-                ],
-                remover(target),
-                kind="export",
-                stages=printed_stages,
-            )
-        )
+        command = _argv(mdio_python, HERE / "mdio_script.py", "export", mdio_store, target)
+        out.append(Contender("MDIO export", command, remover(target), kind="export", env=MDIO_ENV))
+    runs = [(f"segycore export, {_plural(n)}", n, []) for n in workers]
     if segments:
         n = max(workers)
-        target = work / "export-segments.sgy"
+        runs.append((f"segycore export --segments, {_plural(n)}", n, ["--segments"]))
+    for i, (name, n, extra) in enumerate(runs):
+        target = work / f"export-{i}.sgy"
         out.append(
             Contender(
-                f"segycore export --segments, {_plural(n)}",
-                lambda: [
-                    *SEGYCORE,
-                    "export",
-                    str(dataset),
-                    str(target),
-                    "--workers",
-                    str(n),
-                    "--segments",
-                ],
+                name,
+                _argv(*SEGYCORE, "export", dataset, target, "--workers", str(n), *extra),
                 remover(target),
                 kind="export",
                 stages=printed_stages,
@@ -243,7 +190,7 @@ def prepare_export_inputs(
         remover(store)()
         timed_command(
             [mdio_python, str(HERE / "mdio_script.py"), "import", str(source), str(store)],
-            env=child_env(),
+            env=MDIO_ENV,
         )
     return dataset, store
 

@@ -118,6 +118,21 @@ class Dataset:
             raise SegyError(
                 f"{self.path}: traces.npy has shape {self.traces.shape}, metadata says {expected}"
             )
+        self._check_header_rows()
+
+    def _check_header_rows(self) -> None:
+        """Refuse a ``headers.parquet`` without exactly one row per trace.
+
+        Export would otherwise write zero-filled records where rows are missing.
+        """
+        try:
+            rows = pq.read_metadata(self.headers_path).num_rows
+        except (OSError, pa.ArrowException) as exc:
+            raise SegyError(f"{self.headers_path} cannot be read: {exc}") from None
+        if rows != self.n_traces:
+            raise SegyError(
+                f"{self.path}: {HEADERS_FILE} has {rows} rows, metadata says {self.n_traces} traces"
+            )
 
     def __repr__(self) -> str:
         return (

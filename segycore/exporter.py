@@ -25,7 +25,14 @@ from .headers import table_to_headers
 from .segy import Endian, binary_header_dtype, encode_textual_header
 from .spec import INTEGER_RANGES, TRACE_HEADER_SIZE, SampleFormat, sample_format
 from .stages import ParallelProgress, ProgressCallback, Throttle
-from .staging import check_destination, check_free_space, publish, remove_path, staging_path
+from .staging import (
+    check_destination,
+    check_free_space,
+    discard_paths,
+    publish,
+    remove_path,
+    staging_path,
+)
 from .workers import RateLimiter, WorkerContext, run_workers, split_range
 
 __all__ = [
@@ -212,7 +219,7 @@ class ParallelExportCoordinator:
                 f"unknown merge method {config.merge_method!r} "
                 f"(available: auto, {', '.join(merge.available_methods())})"
             )
-        check_destination(self.destination, config.overwrite)
+        check_destination(self.destination, config.overwrite, self.dataset.path)
         self.segment_dir = staging_path(self.destination, "segments")
         self.staged_file = staging_path(self.destination)
         self.stage_seconds: dict[str, float] = {}
@@ -230,10 +237,13 @@ class ParallelExportCoordinator:
         return self._cancel.is_set()
 
     def abort(self) -> None:
-        """Remove everything this job wrote (a no-op once the file is published)."""
-        remove_path(self.segment_dir)
+        """Remove everything this job wrote (a no-op once the file is published).
+
+        Best effort: never raises, so the error that stopped the job is the one reported.
+        """
+        discard_paths(self.segment_dir)
         if not self._published:
-            remove_path(self.staged_file)
+            discard_paths(self.staged_file)
 
     @property
     def trace_size(self) -> int:

@@ -30,7 +30,7 @@ from .headers import ROW_GROUP_SIZE, headers_to_table, iter_raw_headers, open_he
 from .segy import Endian, SegyLayout, read_layout
 from .spec import TRACE_HEADER_SIZE, resolve_trace_field
 from .stages import ParallelProgress, ProgressCallback, Throttle
-from .staging import check_destination, check_free_space, publish, remove_path, staging_path
+from .staging import check_destination, check_free_space, discard_paths, publish, staging_path
 from .workers import RateLimiter, WorkerContext, run_workers, split_range
 
 __all__ = ["ImportConfig", "ImportResult", "ImportWorkerResult", "ParallelImportCoordinator"]
@@ -130,7 +130,7 @@ class ParallelImportCoordinator:
         self.destination = Path(config.destination)
         self.keys = [resolve_trace_field(k).name for k in config.ensemble_keys]
         self.layout: SegyLayout = read_layout(self.source, config.endian)
-        check_destination(self.destination, config.overwrite)
+        check_destination(self.destination, config.overwrite, self.source)
         self.staging = staging_path(self.destination)
         self.stage_seconds: dict[str, float] = {}
         self._cancel = threading.Event()
@@ -147,9 +147,12 @@ class ParallelImportCoordinator:
         return self._cancel.is_set()
 
     def abort(self) -> None:
-        """Remove everything this job wrote (a no-op once the dataset is published)."""
+        """Remove everything this job wrote (a no-op once the dataset is published).
+
+        Best effort: never raises, so the error that stopped the job is the one reported.
+        """
         if not self._published:
-            remove_path(self.staging)
+            discard_paths(self.staging)
 
     def _source_ended(self, offset: int) -> SegyFormatError:
         return SegyFormatError(

@@ -19,7 +19,7 @@ from .exporter import ExportConfig
 from .importer import ImportConfig
 from .progress import ProgressBlock, Snapshot, StageSpec, remove_stale_blocks
 from .stages import EXPORT_STAGES, IMPORT_STAGES, Stage
-from .staging import STAGING_MARKER, remove_path
+from .staging import STAGING_MARKER, discard_paths
 from .supervisor import supervisor_main
 
 __all__ = ["FINAL_STATES", "Job", "start_export", "start_import"]
@@ -166,11 +166,13 @@ def _worker_slots(config: ImportConfig | ExportConfig) -> int:
 
 
 def _remove_leftovers(config: ImportConfig | ExportConfig, supervisor_pid: int) -> None:
-    """Remove the staging paths of a supervisor that could not remove them itself."""
+    """Remove the staging paths of a supervisor that could not remove them itself.
+
+    Best effort: a folder that refuses the removal must not hide the job's own error.
+    """
     destination = Path(config.destination)
     pattern = f".{destination.name}{STAGING_MARKER}{supervisor_pid}-*"
-    for leftover in destination.parent.glob(pattern):
-        remove_path(leftover)
+    discard_paths(*destination.parent.glob(pattern))
 
 
 def start_import(config: ImportConfig) -> Job:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import codecs
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import numpy as np
 
@@ -203,6 +204,24 @@ def _read_extended_headers(fh, count: int, file_size: int) -> tuple[bytes, ...]:
     return tuple(headers)
 
 
+def _open_regular(path: Path) -> BinaryIO:
+    """Open ``path`` read-only, refusing anything but a regular file.
+
+    ``O_NONBLOCK`` keeps a FIFO (or a device) from blocking the open forever; it has no
+    effect on regular files.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a FIFO" if stat.S_ISFIFO(mode) else "a device or special file"
+            raise SegyFormatError(f"{path} is not a regular file ({kind}), not a SEG-Y file")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _revision(binary: dict[str, int | float]) -> str:
     return f"{binary['revision_major']}.{binary['revision_minor']}"
 
@@ -231,7 +250,7 @@ def read_layout(path: str | os.PathLike[str], endian: Endian | None = None) -> S
         raise SegyFormatError(f"{path} is a directory, not a SEG-Y file")
     if endian not in (None, "big", "little"):
         raise ValueError(f"byte order must be 'big' or 'little', not {endian!r}")
-    with open(path, "rb") as fh:
+    with _open_regular(path) as fh:
         file_size = os.fstat(fh.fileno()).st_size
         if file_size < FILE_HEADER_SIZE:
             raise SegyFormatError(
@@ -272,14 +291,22 @@ def read_layout(path: str | os.PathLike[str], endian: Endian | None = None) -> S
         first_trace = fh.read(TRACE_HEADER_SIZE)
 
     n_samples = int(binary["samples_per_trace"])
+    samples_from = "binary header bytes 3221-3222"
     if rev2 and int(binary["ext_samples_per_trace"]) > 0:
         n_samples = int(binary["ext_samples_per_trace"])
+        samples_from = "binary header bytes 3269-3272"
     if n_samples == 0 and len(first_trace) == TRACE_HEADER_SIZE:
         n_samples = int(np.frombuffer(first_trace, trace_header_dtype(endian), 1)[0]["n_samples"])
+        samples_from = "first trace header bytes 115-116"
     if n_samples <= 0:
+        in_trace = (
+            f"{n_samples} in the first trace header (bytes 115-116)"
+            if len(first_trace) == TRACE_HEADER_SIZE
+            else "the file ends before the first trace header"
+        )
         raise SegyFormatError(
-            f"{path.name}: the number of samples per trace is {n_samples} in the binary header "
-            "(bytes 3221-3222) and in the first trace header (bytes 115-116)"
+            f"{path.name}: the number of samples per trace is 0 in the binary header "
+            f"(bytes 3221-3222) and {in_trace}"
         )
     interval = float(binary["sample_interval"])
     if rev2 and float(binary["ext_sample_interval"]) > 0:
@@ -296,7 +323,7 @@ def read_layout(path: str | os.PathLike[str], endian: Endian | None = None) -> S
         raise SegyFormatError(
             f"{path.name} holds no complete trace: {data_bytes} bytes after the file headers, "
             f"but one trace of {n_samples} samples in format {fmt_code} takes {trace_size} "
-            "bytes (binary header bytes 3221-3222 and 3225-3226)"
+            f"bytes (samples per trace from {samples_from}, format from bytes 3225-3226)"
         )
     if leftover:
         raise SegyFormatError(

@@ -17,6 +17,7 @@ __all__ = [
     "STAGING_MARKER",
     "check_destination",
     "check_free_space",
+    "discard_paths",
     "publish",
     "remove_path",
     "staging_path",
@@ -33,8 +34,14 @@ def staging_path(destination: Path, tag: str = "") -> Path:
     return destination.parent / f".{destination.name}{STAGING_MARKER}{token}{suffix}"
 
 
-def check_destination(destination: Path, overwrite: bool) -> None:
-    """Refuse a destination that exists (without ``overwrite``) or cannot be created."""
+def check_destination(destination: Path, overwrite: bool, source: Path | None = None) -> None:
+    """Refuse a destination that exists (without ``overwrite``) or cannot be created.
+
+    With ``source``, also refuse a destination that is the source, a folder holding it or
+    a path inside it: publishing there (with overwrite) would delete or change the source.
+    """
+    if source is not None:
+        _check_not_source(destination, source)
     if (destination.exists() or destination.is_symlink()) and not overwrite:
         raise SegyError(f"{destination} already exists (use overwrite to replace it)")
     parent = destination.parent
@@ -42,6 +49,21 @@ def check_destination(destination: Path, overwrite: bool) -> None:
         raise SegyError(f"cannot write {destination}: folder {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise SegyError(f"cannot write {destination}: folder {parent} is not writable")
+
+
+def _check_not_source(destination: Path, source: Path) -> None:
+    dest, src = destination.resolve(), source.resolve()
+    if dest == src:
+        why = "it is the source"
+    elif dest in src.parents:
+        why = f"it holds the source {source}"
+    elif src in dest.parents:
+        why = f"it lies inside the source {source}"
+    else:
+        return
+    raise SegyError(
+        f"cannot write {destination}: {why}, and segycore never replaces or changes a source"
+    )
 
 
 def check_free_space(directory: Path, needed: int) -> None:
@@ -63,6 +85,22 @@ def remove_path(path: Path) -> None:
             path.unlink()
     except FileNotFoundError:
         pass
+
+
+def discard_paths(*paths: Path) -> list[Path]:
+    """Remove what a failed job wrote, as far as the file system allows; never raises.
+
+    Cleanup after a failure must not replace the failure's own error (a folder that
+    turned read-only refuses the removal as it refused the write). Returns the paths
+    that could not be removed.
+    """
+    left = []
+    for path in paths:
+        try:
+            remove_path(path)
+        except OSError:
+            left.append(path)
+    return left
 
 
 def publish(staged: Path, destination: Path, overwrite: bool) -> None:

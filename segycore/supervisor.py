@@ -92,12 +92,21 @@ class _Watcher(threading.Thread):
             self._halt.wait(HEARTBEAT_SECONDS)
 
 
-def user_message(exc: BaseException) -> str:
-    """One line naming the problem, for errors a user can act on; more for surprises."""
+def user_message(exc: BaseException, context: str | None = None) -> str:
+    """One line naming the problem, for errors a user can act on; more for surprises.
+
+    An OSError that names no file (a full disk during ``write``) gets ``context``, such
+    as ``"import to /data/survey.dataset"``, so the user knows where it happened.
+    """
     if isinstance(exc, SegycoreError):
         return str(exc)
     if isinstance(exc, OSError):
-        target = f": {exc.filename}" if exc.filename else ""
+        if exc.filename:
+            target = f": {exc.filename}"
+            if exc.filename2:
+                target += f" -> {exc.filename2}"
+        else:
+            target = f" ({context})" if context else ""
         return f"{exc.strerror or exc}{target}"
     return f"internal error: {type(exc).__name__}: {exc}"
 
@@ -202,7 +211,7 @@ def supervisor_main(block_name: str, kind: str, config: Any, parent_pid: int) ->
     except JobCancelled:
         block.set_state("cancelled")
     except BaseException as exc:
-        message = user_message(exc)
+        message = user_message(exc, f"{kind} to {config.destination}")
         if not isinstance(exc, SegycoreError | OSError):
             message += "\n" + traceback.format_exc()
         block.set_error(message)

@@ -1,0 +1,143 @@
+"""The export dialog: a dataset, the SEG-Y file to write, sample format, byte order, workers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from PyQt6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from segycore.dataset import open_dataset
+from segycore.spec import SAMPLE_FORMATS
+
+from .messages import explain_error
+from .widgets import path_row
+
+__all__ = ["ExportDialog"]
+
+SAME_AS_SOURCE = "Same as the source file"
+
+
+class ExportDialog(QDialog):
+    """Collects :meth:`options` for :meth:`gui.MainWindow.start_export`."""
+
+    def __init__(self, parent: QWidget | None = None, dataset: Path | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export SEG-Y")
+        self.resize(640, 300)
+        self.source_format: int | None = None
+
+        self.dataset_edit = QLineEdit()
+        self.dataset_edit.setPlaceholderText("dataset folder to export")
+        self.dataset_edit.editingFinished.connect(
+            lambda: self.set_dataset(self.dataset_edit.text())
+        )
+        browse_dataset = QPushButton("Browse...")
+        browse_dataset.clicked.connect(self._browse_dataset)
+        self.destination_edit = QLineEdit()
+        self.destination_edit.setPlaceholderText("SEG-Y file to create")
+        self.destination_edit.textChanged.connect(self._update_ok)
+        browse_destination = QPushButton("Browse...")
+        browse_destination.clicked.connect(self._browse_destination)
+        self.summary = QLabel("-")
+        self.summary.setWordWrap(True)
+
+        self.sample_format = QComboBox()
+        self.sample_format.addItem(SAME_AS_SOURCE, None)
+        for code, fmt in SAMPLE_FORMATS.items():
+            if fmt.supported:
+                self.sample_format.addItem(f"{code}: {fmt.name}", code)
+        self.byte_order = QComboBox()
+        self.byte_order.addItem(SAME_AS_SOURCE, None)
+        self.byte_order.addItem("Big-endian", "big")
+        self.byte_order.addItem("Little-endian", "little")
+        self.workers = QSpinBox(minimum=1, maximum=64)
+        self.workers.setValue(os.cpu_count() or 1)
+        self.overwrite = QCheckBox("Replace an existing file")
+
+        form = QFormLayout()
+        form.addRow("Dataset", path_row(self.dataset_edit, browse_dataset))
+        form.addRow("", self.summary)
+        form.addRow("Destination", path_row(self.destination_edit, browse_destination))
+        form.addRow("Sample format", self.sample_format)
+        form.addRow("Byte order", self.byte_order)
+        form.addRow("Workers", self.workers)
+        form.addRow("", self.overwrite)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addStretch(1)
+        layout.addWidget(self.buttons)
+        self._update_ok()
+        if dataset is not None:
+            self.set_dataset(dataset)
+
+    def set_dataset(self, path: Path | str) -> None:
+        """Choose the dataset (reads only its metadata) and propose ``<name>.sgy`` beside it."""
+        text = str(path).strip()
+        self.dataset_edit.setText(text)
+        self.source_format = None
+        if text:
+            try:
+                ds = open_dataset(text)
+            except Exception as exc:
+                self.summary.setText(f"<font color='#b00020'>{explain_error(exc)[0]}</font>")
+            else:
+                self.source_format = ds.sample_format
+                self.summary.setText(
+                    f"{ds.n_traces:,} traces x {ds.n_samples:,} samples, "
+                    f"format {ds.sample_format}, {ds.byte_order}-endian"
+                )
+                if not self.destination_edit.text():
+                    self.destination_edit.setText(str(Path(text).with_suffix(".sgy")))
+        self._update_ok()
+
+    def options(self) -> dict[str, Any]:
+        """Keyword arguments for :meth:`gui.MainWindow.start_export`."""
+        return {
+            "dataset": Path(self.dataset_edit.text()),
+            "destination": Path(self.destination_edit.text()),
+            "workers": self.workers.value(),
+            "format_code": self.sample_format.currentData(),
+            "endian": self.byte_order.currentData(),
+            "overwrite": self.overwrite.isChecked(),
+        }
+
+    def _dataset_edited(self) -> None:
+        self.set_dataset(self.dataset_edit.text())
+
+    def _browse_dataset(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Dataset folder to export")
+        if path:
+            self.destination_edit.clear()
+            self.set_dataset(path)
+
+    def _browse_destination(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "SEG-Y file to create", "", "SEG-Y files (*.sgy *.segy);;All (*)"
+        )
+        if path:
+            self.destination_edit.setText(path)
+
+    def _update_ok(self) -> None:
+        ready = self.source_format is not None and bool(self.destination_edit.text().strip())
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ready)

@@ -1,0 +1,27 @@
+"""Small widget helpers shared by the dialogs and the viewer."""
+
+from __future__ import annotations
+
+from PyQt6.QtGui import QFontDatabase
+from PyQt6.QtWidgets import QHBoxLayout, QLineEdit, QPlainTextEdit, QPushButton, QWidget
+
+__all__ = ["monospace_text", "path_row"]
+
+
+def monospace_text(parent: QWidget | None = None) -> QPlainTextEdit:
+    """A read-only, unwrapped, fixed-font text view (textual headers are 80-column cards)."""
+    text = QPlainTextEdit(parent)
+    text.setReadOnly(True)
+    text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+    text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+    return text
+
+
+def path_row(edit: QLineEdit, browse: QPushButton) -> QWidget:
+    """A line edit with its Browse button, as one form row."""
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(edit, 1)
+    layout.addWidget(browse)
+    return row
