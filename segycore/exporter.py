@@ -43,7 +43,7 @@ __all__ = [
     "export_binary_header",
 ]
 
-CHUNK_BYTES = 8 * 1024 * 1024
+CHUNK_BYTES = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,10 @@ def iter_raw_headers(path: Path) -> Iterator[np.ndarray]:
             yield np.frombuffer(chunk, dtype=np.uint8).reshape(-1, TRACE_HEADER_SIZE)
 
 
-def open_header_writer(path: Path) -> pq.ParquetWriter:
-    """A Parquet writer for header tables with segycore's schema and options."""
+def open_header_writer(path: Path | pa.NativeFile) -> pq.ParquetWriter:
+    """A Parquet writer for header tables with segycore's schema and options.
+
+    Give it an open file to close the file yourself even when the writer fails: a
+    writer that opened the path itself leaks the descriptor when its close fails.
+    """
     return pq.ParquetWriter(path, HEADER_SCHEMA, **PARQUET_OPTIONS)

@@ -36,7 +36,7 @@ from .workers import RateLimiter, WorkerContext, run_workers, split_range
 __all__ = ["ImportConfig", "ImportResult", "ImportWorkerResult", "ParallelImportCoordinator"]
 
 #: Bytes of trace records a worker reads and converts at a time: bounded memory per worker.
-CHUNK_BYTES = 8 * 1024 * 1024
+CHUNK_BYTES = 2 * 1024 * 1024
 #: Header blocks decoded ahead of the Parquet writer during the merge-headers stage.
 MERGE_LOOKAHEAD = 2
 
@@ -275,7 +275,8 @@ class ParallelImportCoordinator:
         pending: deque[tuple[Future[pa.Table], int]] = deque()
         with (
             ThreadPoolExecutor(MERGE_LOOKAHEAD, thread_name_prefix="segycore-headers") as pool,
-            open_header_writer(path) as writer,
+            pa.OSFile(str(path), "wb") as sink,  # closed even if the writer fails (disk full)
+            open_header_writer(sink) as writer,
         ):
 
             def write_oldest() -> None:
@@ -315,7 +316,8 @@ class ParallelImportCoordinator:
         paths = {}
         for key, builder in builders.items():
             paths[key] = index_dir / f"{key}.parquet"
-            pq.write_table(builder.table(), paths[key])
+            with pa.OSFile(str(paths[key]), "wb") as sink:  # closed even on a failed write
+                pq.write_table(builder.table(), sink)
         report(self.layout.n_traces, force=True)
         self.stage_seconds["build_index"] = time.monotonic() - started
         return paths
