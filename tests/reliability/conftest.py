@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import gc
 import hashlib
 import importlib.util
 import os
@@ -249,6 +250,7 @@ def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
         for _ in range(50):  # the supervisor of a failed job may still hold a file briefly
             if subprocess.run(["umount", str(mount_point)], capture_output=True).returncode == 0:
                 break
+            gc.collect()  # a failed test's traceback may hold a file open
             time.sleep(0.1)
         else:
             subprocess.run(["umount", "-l", str(mount_point)], check=True)
