@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -87,13 +87,19 @@ class ImportConfig:
 
 @dataclass(frozen=True)
 class ImportWorkerResult:
-    """One worker's share: its trace range and the header segment file it wrote."""
+    """One worker's share: its trace range and the header segment files it wrote, in order."""
 
     index: int
     first_trace: int
     end_trace: int
-    header_segment: Path
+    header_segments: tuple[Path, ...]
     seconds: float
+
+
+def header_segments(worker_results: Sequence[ImportWorkerResult]) -> list[Path]:
+    """Every header segment of a parallel import, in trace order."""
+    ordered = sorted(worker_results, key=lambda r: r.index)
+    return [path for result in ordered for path in result.header_segments]
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,48 @@ class ImportResult:
             "sample_format": self.sample_format,
             "stage_seconds": self.stage_seconds,
         }
+
+
+class _SegmentWriter:
+    """A worker's raw trace headers, in files of :data:`ROW_GROUP_SIZE` headers each.
+
+    One segment per Parquet row group lets the merge-headers stage report progress
+    every row group rather than once per worker.
+    """
+
+    def __init__(self, folder: Path, worker: int) -> None:
+        self._folder = folder
+        self._worker = worker
+        self.paths: list[Path] = []
+        self._file: BinaryIO | None = None
+        self._room = 0
+
+    def write(self, headers: np.ndarray) -> None:
+        while len(headers):
+            if self._room == 0:
+                self._rotate()
+            piece = headers[: self._room]
+            self._file.write(memoryview(piece).cast("B"))  # type: ignore[union-attr]
+            self._room -= len(piece)
+            headers = headers[len(piece) :]
+
+    def _rotate(self) -> None:
+        self.close()
+        path = self._folder / f"headers-{self._worker:04d}-{len(self.paths):06d}.bin"
+        self._file = open(path, "wb")  # noqa: SIM115 (closed in close())
+        self.paths.append(path)
+        self._room = ROW_GROUP_SIZE
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> _SegmentWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class ParallelImportCoordinator:
@@ -212,11 +260,11 @@ class ParallelImportCoordinator:
         buffer = np.empty(chunk * trace_size, dtype=np.uint8)
         headers = np.empty((chunk, TRACE_HEADER_SIZE), dtype=np.uint8)
         samples = np.empty((chunk, layout.n_samples), dtype=layout.format.dtype)
-        segment = self.staging / f"headers-{ctx.index:04d}.bin"
         src = os.open(self.source, os.O_RDONLY)
         dst = os.open(traces_path, os.O_WRONLY)
+        segments = _SegmentWriter(self.staging, ctx.index)
         try:
-            with open(segment, "wb") as seg:
+            with segments:
                 for first in range(ctx.start, ctx.stop, chunk):
                     n = min(chunk, ctx.stop - first)
                     view = memoryview(buffer)[: n * trace_size]
@@ -235,13 +283,13 @@ class ParallelImportCoordinator:
                     pwrite_all(
                         dst, memoryview(samples[:n]).cast("B"), data_start + first * row_bytes
                     )
-                    seg.write(memoryview(headers[:n]).cast("B"))
+                    segments.write(headers[:n])
                     ctx.advance(n, n * trace_size)
         finally:
             os.close(src)
             os.close(dst)
         return ImportWorkerResult(
-            ctx.index, ctx.start, ctx.stop, segment, time.monotonic() - started
+            ctx.index, ctx.start, ctx.stop, tuple(segments.paths), time.monotonic() - started
         )
 
     # -- stage 2 ---------------------------------------------------------------------
@@ -257,15 +305,15 @@ class ParallelImportCoordinator:
         """
         started = time.monotonic()
         path = self.staging / HEADERS_FILE
-        report = Throttle(progress_callback, len(worker_results))
+        ordered = header_segments(worker_results)
+        report = Throttle(progress_callback, len(ordered))
         report(0, force=True)
-        ordered = sorted(worker_results, key=lambda r: r.index)
 
         def blocks() -> Iterator[tuple[np.ndarray, int]]:
             """Raw header blocks, each with the segments completed once it is written."""
-            for done, result in enumerate(ordered, 1):
+            for done, segment in enumerate(ordered, 1):
                 previous = None
-                for raw in iter_raw_headers(result.header_segment):
+                for raw in iter_raw_headers(segment):
                     if previous is not None:
                         yield previous, done - 1
                     previous = raw
@@ -330,10 +378,11 @@ class ParallelImportCoordinator:
     ) -> Path:
         """Remove the header segments, write ``metadata.json`` and publish the dataset."""
         started = time.monotonic()
-        report = Throttle(progress_callback, len(worker_results))
+        segments = header_segments(worker_results)
+        report = Throttle(progress_callback, len(segments))
         report(0, force=True)
-        for done, result in enumerate(worker_results, 1):
-            result.header_segment.unlink(missing_ok=True)
+        for done, segment in enumerate(segments, 1):
+            segment.unlink(missing_ok=True)
             report(done)
         self.stage_seconds["cleanup"] = time.monotonic() - started
         metadata = layout_metadata(self.layout)

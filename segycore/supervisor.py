@@ -19,7 +19,7 @@ from typing import Any
 
 from .errors import JobCancelled, SegycoreError
 from .exporter import ExportConfig, ParallelExportCoordinator
-from .importer import ImportConfig, ParallelImportCoordinator
+from .importer import ImportConfig, ParallelImportCoordinator, header_segments
 from .progress import ProgressBlock
 from .stages import ParallelProgress
 from .workers import WorkerContext
@@ -140,13 +140,13 @@ def _run_import(config: ImportConfig, block: ProgressBlock, watcher: _Watcher) -
         pub.begin(0, layout.n_traces, layout.file_size - layout.data_offset)
         results, _ = coordinator.run_parallel_import(pub.parallel, pub.workers)
         block.finish_stage()
-        pub.begin(1, len(results))
+        pub.begin(1, len(header_segments(results)))
         headers = coordinator.run_merge_headers(results, lambda d, t: block.update_stage(d))
         block.finish_stage()
         pub.begin(2, layout.n_traces)
         coordinator.run_build_index(headers, lambda d, t: block.update_stage(d))
         block.finish_stage()
-        pub.begin(3, len(results))
+        pub.begin(3, len(header_segments(results)))
         coordinator.run_cleanup(results, lambda d, t: block.update_stage(d))
         block.finish_stage()
     except BaseException:
