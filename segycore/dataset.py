@@ -112,7 +112,10 @@ class Dataset:
         version = self.metadata.get("segycore_dataset_version")
         if version != DATASET_VERSION:
             raise SegyError(f"{self.path}: unsupported dataset version {version!r}")
-        self.traces: np.ndarray = np.load(self.path / TRACES_FILE, mmap_mode="r")
+        try:  # never allow_pickle: an object array here is refused, not unpickled
+            self.traces: np.ndarray = np.load(self.path / TRACES_FILE, mmap_mode="r")
+        except (OSError, ValueError) as exc:
+            raise SegyError(f"{self.path / TRACES_FILE} cannot be read: {exc}") from None
         expected = (self.n_traces, self.n_samples)
         if self.traces.shape != expected:
             raise SegyError(

@@ -33,7 +33,13 @@ from .staging import (
     remove_path,
     staging_path,
 )
-from .workers import RateLimiter, WorkerContext, run_workers, split_range
+from .workers import (
+    RateLimiter,
+    WorkerContext,
+    check_job_options,
+    run_workers,
+    split_range,
+)
 
 __all__ = [
     "ExportConfig",
@@ -93,14 +99,7 @@ class ExportConfig:
     rate_limit: float | None = None
 
     def __post_init__(self) -> None:
-        if int(self.workers) < 1:
-            raise SegyError(f"workers must be at least 1, got {self.workers}")
-        if self.endian not in (None, "big", "little"):
-            raise SegyError(f"byte order must be 'big' or 'little', got {self.endian!r}")
-        if self.chunk_bytes < 1:
-            raise SegyError(f"chunk size must be positive, got {self.chunk_bytes}")
-        if self.rate_limit is not None and self.rate_limit <= 0:
-            raise SegyError(f"rate limit must be positive MB/s, got {self.rate_limit}")
+        check_job_options(self.workers, self.endian, self.chunk_bytes, self.rate_limit)
 
 
 @dataclass(frozen=True)

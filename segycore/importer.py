@@ -24,14 +24,20 @@ import pyarrow.parquet as pq
 from . import codec
 from .dataset import HEADERS_FILE, INDEX_DIR, TRACES_FILE, layout_metadata, write_metadata
 from .ensembles import EnsembleIndexBuilder
-from .errors import JobCancelled, SegyError, SegyFormatError
+from .errors import JobCancelled, SegyFormatError
 from .fileio import pread_exact, pwrite_all
 from .headers import ROW_GROUP_SIZE, headers_to_table, iter_raw_headers, open_header_writer
 from .segy import Endian, SegyLayout, read_layout
 from .spec import TRACE_HEADER_SIZE, resolve_trace_field
 from .stages import ParallelProgress, ProgressCallback, Throttle
 from .staging import check_destination, check_free_space, discard_paths, publish, staging_path
-from .workers import RateLimiter, WorkerContext, run_workers, split_range
+from .workers import (
+    RateLimiter,
+    WorkerContext,
+    check_job_options,
+    run_workers,
+    split_range,
+)
 
 __all__ = ["ImportConfig", "ImportResult", "ImportWorkerResult", "ParallelImportCoordinator"]
 
@@ -75,14 +81,7 @@ class ImportConfig:
     rate_limit: float | None = None
 
     def __post_init__(self) -> None:
-        if int(self.workers) < 1:
-            raise SegyError(f"workers must be at least 1, got {self.workers}")
-        if self.endian not in (None, "big", "little"):
-            raise SegyError(f"byte order must be 'big' or 'little', got {self.endian!r}")
-        if self.chunk_bytes < 1:
-            raise SegyError(f"chunk size must be positive, got {self.chunk_bytes}")
-        if self.rate_limit is not None and self.rate_limit <= 0:
-            raise SegyError(f"rate limit must be positive MB/s, got {self.rate_limit}")
+        check_job_options(self.workers, self.endian, self.chunk_bytes, self.rate_limit)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import os
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -24,7 +25,9 @@ from .spec import (
     TEXTUAL_HEADER_SIZE,
     TRACE_FIELDS,
     TRACE_HEADER_SIZE,
+    BinaryField,
     SampleFormat,
+    TraceField,
 )
 
 __all__ = [
@@ -47,34 +50,29 @@ MAX_EXTENDED_HEADERS = 10_000
 EBCDIC_CODEC = "cp037"
 
 
-def _byte_order_char(endian: Endian) -> str:
-    return ">" if endian == "big" else "<"
+def _fields_dtype(
+    fields: Sequence[BinaryField | TraceField], size: int, endian: Endian
+) -> np.dtype:
+    """A structured dtype naming every field of a header of ``size`` bytes."""
+    order = ">" if endian == "big" else "<"
+    return np.dtype(
+        {
+            "names": [f.name for f in fields],
+            "formats": [f.dtype.newbyteorder(order) for f in fields],
+            "offsets": [f.offset for f in fields],
+            "itemsize": size,
+        }
+    )
 
 
 def binary_header_dtype(endian: Endian) -> np.dtype:
     """A structured dtype over the 400-byte binary header with every named field."""
-    order = _byte_order_char(endian)
-    return np.dtype(
-        {
-            "names": [f.name for f in BINARY_FIELDS],
-            "formats": [f.dtype.newbyteorder(order) for f in BINARY_FIELDS],
-            "offsets": [f.offset for f in BINARY_FIELDS],
-            "itemsize": BINARY_HEADER_SIZE,
-        }
-    )
+    return _fields_dtype(BINARY_FIELDS, BINARY_HEADER_SIZE, endian)
 
 
 def trace_header_dtype(endian: Endian) -> np.dtype:
     """A structured dtype over one 240-byte trace header with every standard field."""
-    order = _byte_order_char(endian)
-    return np.dtype(
-        {
-            "names": [f.name for f in TRACE_FIELDS],
-            "formats": [f.dtype.newbyteorder(order) for f in TRACE_FIELDS],
-            "offsets": [f.offset for f in TRACE_FIELDS],
-            "itemsize": TRACE_HEADER_SIZE,
-        }
-    )
+    return _fields_dtype(TRACE_FIELDS, TRACE_HEADER_SIZE, endian)
 
 
 def decode_binary_header(raw: bytes, endian: Endian) -> dict[str, int | float]:

@@ -14,13 +14,27 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from .errors import JobCancelled
+from .errors import JobCancelled, SegyError
 from .stages import ParallelProgress
 
-__all__ = ["RateLimiter", "WorkerContext", "run_workers", "split_range"]
+__all__ = ["RateLimiter", "WorkerContext", "check_job_options", "run_workers", "split_range"]
 
 R = TypeVar("R")
 POLL_SECONDS = 0.05
+
+
+def check_job_options(
+    workers: int, endian: str | None, chunk_bytes: int, rate_limit: float | None
+) -> None:
+    """Refuse job options no run could honour, with a message naming the option."""
+    if int(workers) < 1:
+        raise SegyError(f"workers must be at least 1, got {workers}")
+    if endian not in (None, "big", "little"):
+        raise SegyError(f"byte order must be 'big' or 'little', got {endian!r}")
+    if chunk_bytes < 1:
+        raise SegyError(f"chunk size must be positive, got {chunk_bytes}")
+    if rate_limit is not None and rate_limit <= 0:
+        raise SegyError(f"rate limit must be positive MB/s, got {rate_limit}")
 
 
 def split_range(n: int, parts: int) -> list[tuple[int, int]]:
