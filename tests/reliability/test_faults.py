@@ -21,6 +21,21 @@ from typing import Any
 
 import psutil
 import pytest
+from reliability_support import (
+    CLI_TIMEOUT,
+    REPO,
+    SmallDisk,
+    assert_gone,
+    assert_one_error_line,
+    file_state,
+    immutable,
+    listing,
+    no_space,
+    open_fds_under,
+    run_cli,
+    wait_for_path,
+    wait_for_progress,
+)
 
 from segycore import (
     ExportConfig,
@@ -36,22 +51,6 @@ from segycore import (
 from segycore.progress import remove_stale_blocks
 from segycore.stages import EXPORT_STAGES, IMPORT_STAGES
 from segycore.staging import STAGING_MARKER
-
-from conftest import (
-    CLI_TIMEOUT,
-    REPO,
-    SmallDisk,
-    assert_gone,
-    assert_one_error_line,
-    file_state,
-    immutable,
-    listing,
-    no_space,
-    open_fds_under,
-    run_cli,
-    wait_for_path,
-    wait_for_progress,
-)
 
 STAGING = f"*{STAGING_MARKER}*"
 

@@ -15,11 +15,7 @@ from pathlib import Path
 
 import pytest
 from malformed import CASES, Case, SegySpec, case_named, valid_segy
-
-from segycore import ImportConfig, ParallelImportCoordinator, SegycoreError
-from segycore.cli import main
-
-from conftest import (
+from reliability_support import (
     CLI_TIMEOUT,
     REPO,
     assert_one_error_line,
@@ -28,6 +24,9 @@ from conftest import (
     file_state,
     listing,
 )
+
+from segycore import ImportConfig, ParallelImportCoordinator, SegycoreError
+from segycore.cli import main
 
 #: Cases the command line runs too: one per region and kind of problem.
 CLI_CASES = (
