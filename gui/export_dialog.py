@@ -25,7 +25,7 @@ from segycore.dataset import open_dataset
 from segycore.spec import SAMPLE_FORMATS
 
 from .messages import explain_error
-from .widgets import path_row
+from .widgets import ok_cancel_buttons, path_row
 
 __all__ = ["ExportDialog"]
 
@@ -77,12 +77,7 @@ class ExportDialog(QDialog):
         form.addRow("Byte order", self.byte_order)
         form.addRow("Workers", self.workers)
         form.addRow("", self.overwrite)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons = ok_cancel_buttons(self, "Export")
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addStretch(1)

@@ -38,7 +38,7 @@ from segycore.spec import TRACE_FIELDS
 from .background import run_in_background
 from .messages import explain_error
 from .source_scan import FIRST_TRACES, SourceScan, scan_source
-from .widgets import monospace_text, path_row
+from .widgets import monospace_text, ok_cancel_buttons, path_row
 
 __all__ = ["BYTE_ORDERS", "ImportDialog"]
 
@@ -129,12 +129,7 @@ class ImportDialog(QDialog):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.textual_header)
         splitter.addWidget(self.fields)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Import")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons = ok_cancel_buttons(self, "Import")
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from PyQt6.QtGui import QFontDatabase
-from PyQt6.QtWidgets import QHBoxLayout, QLineEdit, QPlainTextEdit, QPushButton, QWidget
+from PyQt6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QWidget,
+)
 
 __all__ = ["monospace_text", "path_row"]
 
@@ -25,3 +33,14 @@ def path_row(edit: QLineEdit, browse: QPushButton) -> QWidget:
     layout.addWidget(edit, 1)
     layout.addWidget(browse)
     return row
+
+
+def ok_cancel_buttons(dialog: QDialog, ok_text: str) -> QDialogButtonBox:
+    """The dialog's OK (labelled ``ok_text``) and Cancel buttons, wired to accept/reject."""
+    buttons = QDialogButtonBox(
+        QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+    )
+    buttons.button(QDialogButtonBox.StandardButton.Ok).setText(ok_text)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    return buttons
