@@ -224,6 +224,7 @@ class ParallelExportCoordinator:
         self.stage_seconds: dict[str, float] = {}
         self._cancel = threading.Event()
         self._published = False
+        self._file_header: bytes | None = None
         self._limiter = RateLimiter(config.rate_limit)
 
     # -- control ---------------------------------------------------------------------
@@ -249,7 +250,12 @@ class ParallelExportCoordinator:
         return TRACE_HEADER_SIZE + self.dataset.n_samples * self.format.itemsize
 
     def file_header(self) -> bytes:
-        """Textual, binary and extended textual headers of the output file."""
+        """Textual, binary and extended textual headers of the output file (built once)."""
+        if self._file_header is None:
+            self._file_header = self._build_file_header()
+        return self._file_header
+
+    def _build_file_header(self) -> bytes:
         headers = self.dataset.file_headers
         textual = headers.textual
         if self.config.textual_header is not None:
