@@ -1,4 +1,4 @@
-"""Build the compiled kernels in ``native/`` as ``segycore._<name>`` extension modules."""
+"""Build the compiled kernels in ``native/``, each beside the Python module that wraps it."""
 
 from pathlib import Path
 
@@ -8,9 +8,15 @@ from setuptools import Extension, setup
 
 NATIVE = Path(__file__).parent / "native"
 
+#: native/<name>.pyx -> the package its extension module belongs to.
+PACKAGE_OF = {
+    "_convert": "segycore.format",
+    "_merge": "segycore.storage",
+}
+
 extensions = [
     Extension(
-        f"segycore.{pyx.stem}",
+        f"{PACKAGE_OF[pyx.stem]}.{pyx.stem}",
         [f"native/{pyx.name}"],
         include_dirs=[numpy.get_include(), "native"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],

@@ -1,6 +1,6 @@
 """How responsive the GUI stays during an import and an export of a generated survey.
 
-A 10 ms heartbeat timer runs in the GUI thread while :class:`gui.MainWindow` imports a
+A 10 ms heartbeat timer runs in the GUI thread while :class:`segycore_gui.MainWindow` imports a
 generated SEG-Y file and exports the dataset back; every gap between two ticks is
 charged to the stage running then. DESIGN.md requires that the event loop never stalls
 for more than 50 ms. Default size: W2 (1,000,000 traces x 1,000 samples, 4.24 GB).
@@ -32,7 +32,7 @@ from PyQt6.QtWidgets import QApplication
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from segycore.synthetic import survey_size, write_survey
+from segycore.format.synthetic import survey_size, write_survey
 
 LIMIT_MS = 50.0
 WORK_DIR = Path(__file__).resolve().parent / "work"
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     if free < 3.2 * size:
         raise SystemExit(f"need about {3.2 * size / 1e9:.1f} GB free in {args.dir}")
     app = QApplication(sys.argv[:1])
-    from gui import MainWindow
+    from segycore_gui import MainWindow
 
     with tempfile.TemporaryDirectory(dir=args.dir, prefix="bench-gui-") as scratch:
         folder = Path(scratch)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from segycore.merge import DEFAULT_CHUNK_SIZE, available_methods, merge_files
+from segycore.storage.merge import DEFAULT_CHUNK_SIZE, available_methods, merge_files
 
 __all__ = ["main"]
 

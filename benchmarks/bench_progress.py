@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from common import find_or_make_workload, read_ahead, remover
 
 if TYPE_CHECKING:
-    from segycore.jobs import Job
+    from segycore.runtime.jobs import Job
 
 __all__ = [
     "GAP_LIMIT_SECONDS",
@@ -102,7 +102,7 @@ class JobTrace:
 
 def trace_job(job: Job, started: float, poll: float = POLL_SECONDS) -> JobTrace:
     """Poll ``job`` to its end, recording start-up milestones and every progress update."""
-    from segycore.jobs import FINAL_STATES
+    from segycore.runtime.jobs import FINAL_STATES
 
     trace = JobTrace(job.kind, [s.name for s in job.stages], started)
     last_key: tuple[Any, ...] | None = None

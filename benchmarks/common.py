@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run from a checkout without installing segycore
     sys.path.insert(0, str(REPO))
 
-from segycore.synthetic import survey_size, write_survey  # noqa: E402
+from segycore.format.synthetic import survey_size, write_survey  # noqa: E402
 
 __all__ = [
     "REPO",

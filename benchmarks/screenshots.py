@@ -1,7 +1,7 @@
 """Screenshots for the documentation, taken under a real X server (Xvfb).
 
 Starts Xvfb on a free display (from :99), generates a small survey, imports it through
-:class:`gui.MainWindow` (rate-limited so the parallel stage lasts a few seconds) and
+:class:`segycore_gui.MainWindow` (rate-limited so the parallel stage lasts a few seconds) and
 grabs ``docs/screenshots/stage_dialog.png`` mid-stage, then the main window with a
 gather on screen as ``docs/screenshots/main_window.png``. Xvfb is stopped by its pid.
 
@@ -88,10 +88,10 @@ def take_screenshots(out_dir: Path) -> list[Path]:
     from PyQt6.QtCore import QRect, QSettings
     from PyQt6.QtWidgets import QApplication
 
-    from segycore.synthetic import write_survey
+    from segycore.format.synthetic import write_survey
 
     app = QApplication([sys.argv[0]])
-    from gui import MainWindow
+    from segycore_gui import MainWindow
 
     out_dir.mkdir(parents=True, exist_ok=True)
     shots = [out_dir / "stage_dialog.png", out_dir / "main_window.png"]

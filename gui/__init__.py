@@ -2,7 +2,7 @@
 per stage, and a dataset viewer; it never blocks its event loop (jobs run in a supervisor
 process and are polled on a timer).
 
-``from gui import MainWindow``; run the application with ``segycore-gui``.
+``from segycore_gui import MainWindow``; run the application with ``segycore-gui``.
 """
 
 from .main_window import MainWindow

@@ -25,7 +25,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from segycore.dataset import Dataset
+from segycore.dataset.dataset import Dataset
 
 from .background import call_later
 from .gather_view import GatherView

@@ -21,8 +21,8 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from segycore.dataset import open_dataset
-from segycore.spec import SAMPLE_FORMATS
+from segycore.dataset.dataset import open_dataset
+from segycore.format.spec import SAMPLE_FORMATS
 
 from .messages import explain_error
 from .widgets import ok_cancel_buttons, path_row
@@ -33,7 +33,7 @@ SAME_AS_SOURCE = "Same as the source file"
 
 
 class ExportDialog(QDialog):
-    """Collects :meth:`options` for :meth:`gui.MainWindow.start_export`."""
+    """Collects :meth:`options` for :meth:`segycore_gui.MainWindow.start_export`."""
 
     def __init__(self, parent: QWidget | None = None, dataset: Path | None = None) -> None:
         super().__init__(parent)
@@ -107,7 +107,7 @@ class ExportDialog(QDialog):
         self._update_ok()
 
     def options(self) -> dict[str, Any]:
-        """Keyword arguments for :meth:`gui.MainWindow.start_export`."""
+        """Keyword arguments for :meth:`segycore_gui.MainWindow.start_export`."""
         return {
             "dataset": Path(self.dataset_edit.text()),
             "destination": Path(self.destination_edit.text()),

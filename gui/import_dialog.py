@@ -33,7 +33,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from segycore.spec import TRACE_FIELDS
+from segycore.format.spec import TRACE_FIELDS
 
 from .background import run_in_background
 from .messages import explain_error
@@ -52,7 +52,7 @@ DEFAULT_KEYS = ("field_record",)
 
 
 class ImportDialog(QDialog):
-    """Collects :meth:`options` for :meth:`gui.MainWindow.start_import`.
+    """Collects :meth:`options` for :meth:`segycore_gui.MainWindow.start_import`.
 
     Signals
     -------
@@ -165,7 +165,7 @@ class ImportDialog(QDialog):
             item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
 
     def options(self) -> dict[str, Any]:
-        """Keyword arguments for :meth:`gui.MainWindow.start_import`."""
+        """Keyword arguments for :meth:`segycore_gui.MainWindow.start_import`."""
         return {
             "source": Path(self.source_edit.text()),
             "destination": Path(self.destination_edit.text()),

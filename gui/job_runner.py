@@ -1,4 +1,4 @@
-"""Drive a :class:`segycore.jobs.Job` from the GUI thread without ever blocking it.
+"""Drive a :class:`segycore.runtime.jobs.Job` from the GUI thread without ever blocking it.
 
 :meth:`Job.snapshot` is cheap while a job runs, but on the first final state it reaps
 the supervisor (``join``) and removes leftovers, and starting a job spawns a process.
@@ -19,8 +19,8 @@ from typing import Any
 
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
-from segycore.jobs import FINAL_STATES, Job
-from segycore.stages import Stage
+from segycore.pipeline.stages import Stage
+from segycore.runtime.jobs import FINAL_STATES, Job
 
 from .messages import explain_error
 
@@ -87,7 +87,7 @@ class JobRunner(QObject):
         A stage began (emitted for every stage in order, even one that ran between two
         ticks, so each gets its dialog; the first at :meth:`start`).
     progress(object)
-        A new :class:`~segycore.progress.Snapshot`.
+        A new :class:`~segycore.runtime.progress.Snapshot`.
     finished(str, object)
         The final state (``done``, ``failed``, ``cancelled``) and the last snapshot, or
         ``None`` when the job could not start (see :attr:`failure`).

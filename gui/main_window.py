@@ -1,6 +1,6 @@
 """The main window: File menu, the dataset viewer, and imports/exports as staged jobs.
 
-A job runs in a supervisor process (:mod:`segycore.jobs`); a :class:`JobRunner`
+A job runs in a supervisor process (:mod:`segycore.runtime.jobs`); a :class:`JobRunner`
 turns its snapshots into signals on a ~50 ms timer, and the window shows one
 :class:`StageProgressDialog` per stage, in order. Nothing here waits for the job:
 every handler reads a snapshot, updates widgets and returns.
@@ -17,12 +17,12 @@ from PyQt6.QtCore import QSettings, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QCloseEvent, QKeySequence
 from PyQt6.QtWidgets import QFileDialog, QMainWindow, QWidget
 
-from segycore.dataset import Dataset, open_dataset
+from segycore.dataset.dataset import Dataset, open_dataset
 from segycore.errors import SegycoreError
-from segycore.exporter import ExportConfig
-from segycore.importer import ImportConfig
-from segycore.jobs import Job, start_export, start_import
-from segycore.stages import EXPORT_STAGES, IMPORT_STAGES, Stage
+from segycore.pipeline.exporter import ExportConfig
+from segycore.pipeline.importer import ImportConfig
+from segycore.pipeline.stages import EXPORT_STAGES, IMPORT_STAGES, Stage
+from segycore.runtime.jobs import Job, start_export, start_import
 
 from .background import call_later
 from .dataset_panel import DatasetPanel
@@ -212,7 +212,7 @@ class MainWindow(QMainWindow):
     def start_import(self, source: Path | str, destination: Path | str, **options: Any) -> None:
         """Import ``source`` into the dataset folder ``destination``; returns at once.
 
-        ``options`` are :class:`~segycore.importer.ImportConfig` fields (``workers``,
+        ``options`` are :class:`~segycore.pipeline.importer.ImportConfig` fields (``workers``,
         ``ensemble_keys``, ``endian``, ``overwrite``, ...). The end is reported by
         :attr:`jobFinished`; a done import opens in the viewer.
         """
@@ -226,7 +226,7 @@ class MainWindow(QMainWindow):
     def start_export(self, dataset: Path | str, destination: Path | str, **options: Any) -> None:
         """Export the dataset folder ``dataset`` to the SEG-Y file ``destination``.
 
-        ``options`` are :class:`~segycore.exporter.ExportConfig` fields (``workers``,
+        ``options`` are :class:`~segycore.pipeline.exporter.ExportConfig` fields (``workers``,
         ``format_code``, ``endian``, ``overwrite``, ...); returns at once.
         """
         try:

@@ -12,7 +12,7 @@ from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtGui import QCloseEvent, QShowEvent
 from PyQt6.QtWidgets import QProgressBar, QProgressDialog, QPushButton, QWidget
 
-from segycore.stages import Stage, stage_label
+from segycore.pipeline.stages import Stage, stage_label
 
 __all__ = ["INT_RANGE", "StageProgressDialog", "scaled"]
 

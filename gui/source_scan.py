@@ -1,6 +1,6 @@
 """The import dialog's quick scan of a SEG-Y file (runs in a background thread).
 
-:func:`segycore.info.describe` gives the file's geometry and textual header; on top,
+:func:`segycore.dataset.info.describe` gives the file's geometry and textual header; on top,
 the dialog needs, for every trace-header field, how many ensembles it would give over
 the preview traces, and the first traces' header values.
 """
@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from segycore.headers import headers_to_table
-from segycore.info import PREVIEW_TRACES, describe, ensemble_counts
-from segycore.segy import Endian, read_layout, read_trace_headers
-from segycore.spec import TRACE_FIELDS
+from segycore.dataset.headers import headers_to_table
+from segycore.dataset.info import PREVIEW_TRACES, describe, ensemble_counts
+from segycore.format.layout import Endian, read_layout, read_trace_headers
+from segycore.format.spec import TRACE_FIELDS
 
 __all__ = ["FIRST_TRACES", "SourceScan", "scan_source"]
 

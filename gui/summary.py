@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from segycore.stages import Stage
+from segycore.pipeline.stages import Stage
 
 __all__ = ["format_size", "summarize"]
 

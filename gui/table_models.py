@@ -16,8 +16,8 @@ import numpy as np
 import pyarrow.parquet as pq
 from PyQt6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt
 
-from segycore.headers import RAW_HEADER_COLUMN
-from segycore.spec import resolve_trace_field
+from segycore.dataset.headers import RAW_HEADER_COLUMN
+from segycore.format.spec import resolve_trace_field
 
 from .background import run_in_background
 

@@ -4,7 +4,7 @@ The public API: the staged coordinators, the job API over the supervisor process
 :func:`open_dataset`, and the SEG-Y vocabulary.
 """
 
-from .dataset import Dataset, open_dataset
+from .dataset.dataset import Dataset, open_dataset
 from .errors import (
     JobCancelled,
     SegycoreError,
@@ -12,11 +12,11 @@ from .errors import (
     SegyFormatError,
     UnrepresentableValueError,
 )
-from .exporter import ExportConfig, ExportResult, ParallelExportCoordinator
-from .importer import ImportConfig, ImportResult, ParallelImportCoordinator
-from .segy import SegyLayout, read_layout
-from .spec import SAMPLE_FORMATS, TRACE_FIELDS, resolve_trace_field
-from .stages import EXPORT_STAGES, IMPORT_STAGES, ParallelProgress
+from .format.layout import SegyLayout, read_layout
+from .format.spec import SAMPLE_FORMATS, TRACE_FIELDS, resolve_trace_field
+from .pipeline.exporter import ExportConfig, ExportResult, ParallelExportCoordinator
+from .pipeline.importer import ImportConfig, ImportResult, ParallelImportCoordinator
+from .pipeline.stages import EXPORT_STAGES, IMPORT_STAGES, ParallelProgress
 
 __version__ = "0.1.0"
 
@@ -52,7 +52,7 @@ __all__ = [
 def __getattr__(name: str) -> object:
     # The job API pulls in the supervisor and progress block; load it on first use.
     if name in ("Job", "start_import", "start_export"):
-        from . import jobs
+        from .runtime import jobs
 
         return getattr(jobs, name)
     raise AttributeError(f"module 'segycore' has no attribute {name!r}")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SegycoreError
-from .stages import Stage, format_eta
+from .pipeline.stages import Stage, format_eta
 
 __all__ = ["main"]
 
@@ -124,8 +124,8 @@ def _print_summary(result: dict[str, Any]) -> None:
 
 # -- commands -------------------------------------------------------------------------
 def cmd_import(args: argparse.Namespace) -> int:
-    from .importer import ImportConfig
-    from .jobs import start_import
+    from .pipeline.importer import ImportConfig
+    from .runtime.jobs import start_import
 
     config = ImportConfig(
         source=Path(args.source),
@@ -143,8 +143,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .exporter import ExportConfig
-    from .jobs import start_export
+    from .pipeline.exporter import ExportConfig
+    from .runtime.jobs import start_export
 
     textual = Path(args.textual_header).read_text() if args.textual_header else None
     config = ExportConfig(
@@ -166,7 +166,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from .info import describe, render
+    from .dataset.info import describe, render
 
     info = describe(Path(args.path), endian=args.endian)
     print(json.dumps(info, indent=2) if args.json else render(info))
@@ -174,10 +174,10 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .exporter import ExportConfig
-    from .importer import ImportConfig
-    from .jobs import start_export, start_import
-    from .synthetic import write_survey
+    from .format.synthetic import write_survey
+    from .pipeline.exporter import ExportConfig
+    from .pipeline.importer import ImportConfig
+    from .runtime.jobs import start_export, start_import
 
     folder = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="segycore-demo-"))
     folder.mkdir(parents=True, exist_ok=True)

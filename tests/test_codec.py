@@ -10,14 +10,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from segycore import _convert, codec
-from segycore._reference import (
+from segycore.format import _convert, codec
+from segycore.format.reference import (
     decode_records_reference,
     encode_records_reference,
     float32_to_ibm_reference,
     ibm_to_float32_reference,
 )
-from segycore.spec import INTEGER_RANGES, SUPPORTED_FORMATS, TRACE_HEADER_SIZE, sample_format
+from segycore.format.spec import INTEGER_RANGES, SUPPORTED_FORMATS, TRACE_HEADER_SIZE, sample_format
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "segy"
 MULTI = DATA / "multiformats"

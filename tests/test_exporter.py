@@ -16,7 +16,7 @@ from segycore import (
     open_dataset,
 )
 from segycore.errors import JobCancelled, SegyError, UnrepresentableValueError
-from segycore.synthetic import write_survey
+from segycore.format.synthetic import write_survey
 
 from conftest import assert_no_staging, segy_data
 from segy_files import VALID

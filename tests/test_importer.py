@@ -11,8 +11,8 @@ import segyio
 
 from segycore import ImportConfig, ParallelImportCoordinator, open_dataset
 from segycore.errors import JobCancelled, SegyError, SegyFormatError
-from segycore.spec import TRACE_FIELDS, sample_format
-from segycore.synthetic import write_survey
+from segycore.format.spec import TRACE_FIELDS, sample_format
+from segycore.format.synthetic import write_survey
 
 from conftest import assert_no_staging, segy_data
 from segy_files import VALID, is_little

@@ -14,9 +14,9 @@ import psutil
 import pytest
 
 from segycore import ExportConfig, ImportConfig, start_export, start_import
-from segycore.progress import remove_stale_blocks
-from segycore.stages import EXPORT_STAGES, IMPORT_STAGES
-from segycore.synthetic import write_survey
+from segycore.format.synthetic import write_survey
+from segycore.pipeline.stages import EXPORT_STAGES, IMPORT_STAGES
+from segycore.runtime.progress import remove_stale_blocks
 
 from conftest import assert_no_staging, segy_data
 

@@ -11,18 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from segycore import merge
 from segycore.errors import JobCancelled
-from segycore.merge import MergeCancelled, available_methods, merge_files, merge_size
+from segycore.storage import merge
+from segycore.storage.merge import MergeCancelled, available_methods, merge_files, merge_size
 
 from conftest import segy_data
 
 try:
-    from segycore import _merge as kernel
+    from segycore.storage import _merge as kernel
 except ImportError:  # pragma: no cover - depends on the build
     kernel = None
 
-needs_kernel = pytest.mark.skipif(kernel is None, reason="segycore._merge is not built")
+needs_kernel = pytest.mark.skipif(kernel is None, reason="segycore.storage._merge is not built")
 
 CHUNK = 4096
 PREFIX = bytes(range(256)) * 14 + b"\x00" * 16  # 3600 bytes: a SEG-Y file header's size

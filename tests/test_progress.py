@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from segycore.progress import (
+from segycore.runtime.progress import (
     BLOCK_SIZE,
     ERROR_CAPACITY,
     MAX_STAGES,
@@ -467,7 +467,7 @@ def test_a_spawned_attacher_neither_tracks_nor_removes_the_block(
 ATTACH = textwrap.dedent(
     """
     import sys
-    from segycore.progress import ProgressBlock
+    from segycore.runtime.progress import ProgressBlock
     block = ProgressBlock.attach(sys.argv[1])
     block.beat()
     block.close()
@@ -554,7 +554,7 @@ def test_the_block_is_owner_only_whatever_the_umask() -> None:
 CRASH = textwrap.dedent(
     """
     import os
-    from segycore.progress import ProgressBlock, StageSpec
+    from segycore.runtime.progress import ProgressBlock, StageSpec
     block = ProgressBlock.create("import", [StageSpec("a", "b", "c", False)], 1)
     print(block.name, flush=True)
     os._exit(0)  # like a crash: nothing unlinks

@@ -8,7 +8,7 @@ import pytest
 import segyio
 
 from segycore.errors import SegyFormatError
-from segycore.segy import decode_textual_header, encode_textual_header, read_layout
+from segycore.format.layout import decode_textual_header, encode_textual_header, read_layout
 
 from conftest import segy_data
 from segy_files import VALID, is_little

@@ -40,8 +40,8 @@ _reexport_root_helpers()
 
 from PyQt6.QtCore import QSettings, Qt, QTimer  # noqa: E402  (after QT_QPA_PLATFORM)
 
-from gui import MainWindow  # noqa: E402
-from segycore.synthetic import write_survey  # noqa: E402
+from segycore.format.synthetic import write_survey  # noqa: E402
+from segycore_gui import MainWindow  # noqa: E402
 
 GUI_DIR = Path(__file__).resolve().parent
 #: Longest time the GUI waits for a job in a test (the jobs here take about a second).

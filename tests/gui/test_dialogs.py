@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from PyQt6.QtWidgets import QDialogButtonBox
 
-from gui.export_dialog import ExportDialog
-from gui.import_dialog import ImportDialog
 from segycore import ImportConfig, ParallelImportCoordinator
+from segycore_gui.export_dialog import ExportDialog
+from segycore_gui.import_dialog import ImportDialog
 
 from conftest import segy_data
 

@@ -13,9 +13,9 @@ import pytest
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QPushButton
 
-from gui import MainWindow
 from segycore import ImportConfig, ParallelImportCoordinator, open_dataset
-from segycore.stages import EXPORT_STAGES, IMPORT_STAGES
+from segycore.pipeline.stages import EXPORT_STAGES, IMPORT_STAGES
+from segycore_gui import MainWindow
 
 from conftest import JOB_TIMEOUT_MS, Heartbeat, assert_no_staging, segy_data
 

@@ -6,8 +6,8 @@ import pytest
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QPushButton, QWidget
 
-from gui.progress_dialog import INT_RANGE, StageProgressDialog, scaled
-from segycore.stages import EXPORT_STAGES, IMPORT_STAGES, stage_label
+from segycore.pipeline.stages import EXPORT_STAGES, IMPORT_STAGES, stage_label
+from segycore_gui.progress_dialog import INT_RANGE, StageProgressDialog, scaled
 
 pytestmark = pytest.mark.gui
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PyQt6.QtCore import QSettings
 
-from gui.recent import RECENT_KEY, RecentDatasets
+from segycore_gui.recent import RECENT_KEY, RecentDatasets
 
 pytestmark = pytest.mark.gui
 

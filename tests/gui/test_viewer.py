@@ -9,10 +9,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from gui.dataset_panel import DatasetPanel
-from gui.gather_view import MAX_TRACES, load_gather, seismic_colormap
-from gui.table_models import PLACEHOLDER, HeaderTableModel
 from segycore import ImportConfig, ParallelImportCoordinator, open_dataset
+from segycore_gui.dataset_panel import DatasetPanel
+from segycore_gui.gather_view import MAX_TRACES, load_gather, seismic_colormap
+from segycore_gui.table_models import PLACEHOLDER, HeaderTableModel
 
 pytestmark = pytest.mark.gui
 

@@ -21,7 +21,7 @@ import pytest
 from reliability_support import REPO, SmallDisk, load_conftest
 
 from segycore import ImportConfig, ParallelImportCoordinator
-from segycore.synthetic import write_survey
+from segycore.format.synthetic import write_survey
 
 
 @functools.cache

@@ -27,9 +27,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from segycore import open_dataset
-from segycore._reference import decode_records_reference
-from segycore.jobs import FINAL_STATES, Job
-from segycore.segy import SegyLayout
+from segycore.format.layout import SegyLayout
+from segycore.format.reference import decode_records_reference
+from segycore.runtime.jobs import FINAL_STATES, Job
 
 __all__ = [
     "CLI_TIMEOUT",
@@ -113,7 +113,7 @@ def listing(folder: Path) -> set[str]:
 def assert_dataset_matches(dataset: Path, layout: SegyLayout) -> None:
     """Traces, raw headers and sizes of ``dataset`` equal a plain-numpy decoding of the file.
 
-    The reference decoding (``segycore._reference``) shares no code with the compiled
+    The reference decoding (``segycore.format.reference``) shares no code with the compiled
     kernel or the parallel machinery; samples are compared bit for bit (NaN payloads too).
     """
     ds = open_dataset(dataset)

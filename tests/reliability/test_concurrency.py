@@ -16,9 +16,9 @@ import pytest
 from reliability_support import assert_dataset_matches, assert_no_staging
 
 from segycore import ExportConfig, ImportConfig, read_layout, start_export, start_import
-from segycore.jobs import FINAL_STATES, Job
-from segycore.progress import Snapshot
-from segycore.synthetic import write_survey
+from segycore.format.synthetic import write_survey
+from segycore.runtime.jobs import FINAL_STATES, Job
+from segycore.runtime.progress import Snapshot
 
 
 @pytest.fixture(scope="module")

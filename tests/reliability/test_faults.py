@@ -44,13 +44,13 @@ from segycore import (
     ParallelImportCoordinator,
     SegyError,
     SegyFormatError,
-    codec,
     start_export,
     start_import,
 )
-from segycore.progress import remove_stale_blocks
-from segycore.stages import EXPORT_STAGES, IMPORT_STAGES
-from segycore.staging import STAGING_MARKER
+from segycore.format import codec
+from segycore.pipeline.stages import EXPORT_STAGES, IMPORT_STAGES
+from segycore.runtime.progress import remove_stale_blocks
+from segycore.storage.staging import STAGING_MARKER
 
 STAGING = f"*{STAGING_MARKER}*"
 

@@ -20,7 +20,7 @@ from malformed import FILE_HEADER_SIZE, SegySpec, valid_segy
 from reliability_support import REPO, assert_dataset_matches, file_state, listing
 
 from segycore import ImportConfig, ParallelImportCoordinator, SegycoreError, read_layout
-from segycore.info import describe
+from segycore.dataset.info import describe
 
 #: Valid files the fuzzer starts from: formats of every width, both byte orders, rev 0-2.
 BASES: tuple[bytes, ...] = tuple(

@@ -11,7 +11,7 @@ import secrets
 import shutil
 from pathlib import Path
 
-from .errors import SegyError
+from ..errors import SegyError
 
 __all__ = [
     "STAGING_MARKER",

@@ -3,7 +3,7 @@
 A SEG-Y trace record is a 240-byte trace header followed by ``n_samples`` samples of the
 format's ``itemsize`` bytes. :func:`decode_records` turns whole records into header bytes
 and dataset samples (import), :func:`encode_records` does the inverse (export). Both run
-``segycore._convert`` without the GIL; this module turns bad arguments into one clear
+``segycore.format._convert`` without the GIL; this module turns bad arguments into one clear
 ``ValueError`` and accepts any contiguous buffer (bytes, bytearray, mmap, numpy array).
 """
 
@@ -81,7 +81,7 @@ def decode_records(
     ``headers_out`` is uint8 ``(n_traces, 240)`` or None (headers skipped);
     ``samples_out`` is C-contiguous ``(n_traces, n_samples)`` of the format's dataset
     dtype. IBM floats round once to float32 (ties to even, subnormals kept, signed zeros
-    kept, magnitudes beyond float32 clamp to FLT_MAX). See ``segycore._convert``.
+    kept, magnitudes beyond float32 clamp to FLT_MAX). See ``segycore.format._convert``.
     """
     _supported(format_code)
     _convert.decode_records(

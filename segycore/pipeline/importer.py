@@ -1,6 +1,6 @@
 """Staged parallel import: SEG-Y file -> dataset folder.
 
-Stages (see :data:`segycore.stages.IMPORT_STAGES`): parallel import, merge headers,
+Stages (see :data:`segycore.pipeline.stages.IMPORT_STAGES`): parallel import, merge headers,
 build ensemble index, cleanup. Each is a method so front ends can run and report them
 one by one; :meth:`ParallelImportCoordinator.run` runs them all.
 """
@@ -21,16 +21,22 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import codec
-from .dataset import HEADERS_FILE, INDEX_DIR, TRACES_FILE, layout_metadata, write_metadata
-from .ensembles import EnsembleIndexBuilder
-from .errors import JobCancelled, SegyFormatError
-from .fileio import pread_exact, pwrite_all
-from .headers import ROW_GROUP_SIZE, headers_to_table, iter_raw_headers, open_header_writer
-from .segy import Endian, SegyLayout, read_layout
-from .spec import TRACE_HEADER_SIZE, resolve_trace_field
+from ..dataset.dataset import HEADERS_FILE, INDEX_DIR, TRACES_FILE, layout_metadata, write_metadata
+from ..dataset.ensembles import EnsembleIndexBuilder
+from ..dataset.headers import ROW_GROUP_SIZE, headers_to_table, iter_raw_headers, open_header_writer
+from ..errors import JobCancelled, SegyFormatError
+from ..format import codec
+from ..format.layout import Endian, SegyLayout, read_layout
+from ..format.spec import TRACE_HEADER_SIZE, resolve_trace_field
+from ..storage.fileio import pread_exact, pwrite_all
+from ..storage.staging import (
+    check_destination,
+    check_free_space,
+    discard_paths,
+    publish,
+    staging_path,
+)
 from .stages import ParallelProgress, ProgressCallback, Throttle
-from .staging import check_destination, check_free_space, discard_paths, publish, staging_path
 from .workers import (
     RateLimiter,
     WorkerContext,

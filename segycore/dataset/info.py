@@ -7,10 +7,16 @@ from typing import Any
 
 import numpy as np
 
+from ..format.layout import (
+    Endian,
+    decode_textual_header,
+    read_layout,
+    read_trace_headers,
+    trace_header_dtype,
+)
+from ..format.spec import TRACE_FIELDS
 from .dataset import METADATA_FILE, open_dataset
-from .kernels import run_starts
-from .segy import Endian, decode_textual_header, read_layout, read_trace_headers, trace_header_dtype
-from .spec import TRACE_FIELDS
+from .ensembles import run_starts
 
 __all__ = ["PREVIEW_TRACES", "describe", "ensemble_counts", "render"]
 

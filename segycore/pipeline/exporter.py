@@ -1,6 +1,6 @@
 """Staged parallel export: dataset folder -> SEG-Y file.
 
-Stages (see :data:`segycore.stages.EXPORT_STAGES`): parallel export (one segment file
+Stages (see :data:`segycore.pipeline.stages.EXPORT_STAGES`): parallel export (one segment file
 per worker), merge segments (file headers + segments into the destination), cleanup.
 """
 
@@ -17,15 +17,15 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from . import codec, merge
-from .dataset import Dataset, open_dataset
-from .errors import JobCancelled, SegyError, UnrepresentableValueError
-from .fileio import pread_exact, pwrite_all
-from .headers import table_to_headers
-from .segy import Endian, binary_header_dtype, encode_textual_header
-from .spec import INTEGER_RANGES, TRACE_HEADER_SIZE, SampleFormat, sample_format
-from .stages import ParallelProgress, ProgressCallback, Throttle
-from .staging import (
+from ..dataset.dataset import Dataset, open_dataset
+from ..dataset.headers import table_to_headers
+from ..errors import JobCancelled, SegyError, UnrepresentableValueError
+from ..format import codec
+from ..format.layout import Endian, binary_header_dtype, encode_textual_header
+from ..format.spec import INTEGER_RANGES, TRACE_HEADER_SIZE, SampleFormat, sample_format
+from ..storage import merge
+from ..storage.fileio import pread_exact, pwrite_all
+from ..storage.staging import (
     check_destination,
     check_free_space,
     discard_paths,
@@ -33,6 +33,7 @@ from .staging import (
     remove_path,
     staging_path,
 )
+from .stages import ParallelProgress, ProgressCallback, Throttle
 from .workers import (
     RateLimiter,
     WorkerContext,
@@ -79,7 +80,7 @@ class ExportConfig:
         byte written twice). By default workers write straight into their slice of the
         pre-sized output file and the merge stage only writes the file headers.
     merge_method
-        How segments are merged (see :func:`segycore.merge.available_methods`).
+        How segments are merged (see :func:`segycore.storage.merge.available_methods`).
     chunk_bytes
         Bytes a worker encodes, and the merge copies, at a time.
     rate_limit

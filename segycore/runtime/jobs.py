@@ -15,11 +15,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .exporter import ExportConfig
-from .importer import ImportConfig
+from ..pipeline.exporter import ExportConfig
+from ..pipeline.importer import ImportConfig
+from ..pipeline.stages import EXPORT_STAGES, IMPORT_STAGES, Stage
+from ..storage.staging import STAGING_MARKER, discard_paths
 from .progress import ProgressBlock, Snapshot, StageSpec, remove_stale_blocks
-from .stages import EXPORT_STAGES, IMPORT_STAGES, Stage
-from .staging import STAGING_MARKER, discard_paths
 from .supervisor import supervisor_main
 
 __all__ = ["FINAL_STATES", "Job", "start_export", "start_import"]

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from . import codec
-from .segy import Endian, binary_header_dtype, encode_textual_header, trace_header_dtype
+from .layout import Endian, binary_header_dtype, encode_textual_header, trace_header_dtype
 from .spec import BINARY_HEADER_SIZE, INTEGER_RANGES, TRACE_HEADER_SIZE, sample_format
 
 __all__ = ["survey_size", "write_survey"]

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from .errors import JobCancelled, SegyError
+from ..errors import JobCancelled, SegyError
 from .stages import ParallelProgress
 
 __all__ = ["RateLimiter", "WorkerContext", "check_job_options", "run_workers", "split_range"]

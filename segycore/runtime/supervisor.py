@@ -1,6 +1,6 @@
 """The supervisor process: runs one job's stages and publishes progress into the block.
 
-Started by :mod:`segycore.jobs` with the spawn start method. It is the sole writer of
+Started by :mod:`segycore.runtime.jobs` with the spawn start method. It is the sole writer of
 the block's job header; its worker threads' progress is published per worker slot.
 It dies with its front end: on Linux through the parent-death signal, everywhere
 through a watcher thread that notices the parent is gone.
@@ -17,12 +17,12 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .errors import JobCancelled, SegycoreError
-from .exporter import ExportConfig, ParallelExportCoordinator
-from .importer import ImportConfig, ParallelImportCoordinator, header_segments
+from ..errors import JobCancelled, SegycoreError
+from ..pipeline.exporter import ExportConfig, ParallelExportCoordinator
+from ..pipeline.importer import ImportConfig, ParallelImportCoordinator, header_segments
+from ..pipeline.stages import ParallelProgress
+from ..pipeline.workers import WorkerContext
 from .progress import ProgressBlock
-from .stages import ParallelProgress
-from .workers import WorkerContext
 
 __all__ = ["supervisor_main"]
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from segycore.ensembles import EnsembleIndexBuilder
-from segycore.kernels import run_starts
+from segycore.dataset.ensembles import EnsembleIndexBuilder, run_starts
 
 
 def loop_starts(keys: list[int]) -> list[int]:

@@ -1,7 +1,7 @@
 """Trace headers as columns: raw 240-byte headers <-> a pyarrow table, both directions.
 
 ``headers.parquet`` holds one column per standard trace-header field at its own width
-(named as in :data:`segycore.spec.TRACE_FIELDS`) plus ``raw_header``, the 240 bytes as
+(named as in :data:`segycore.format.spec.TRACE_FIELDS`) plus ``raw_header``, the 240 bytes as
 read, so that export rebuilds every byte, including ones no standard field describes.
 """
 
@@ -14,8 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .segy import Endian, trace_header_dtype
-from .spec import TRACE_FIELDS, TRACE_HEADER_SIZE
+from ..format.layout import Endian, trace_header_dtype
+from ..format.spec import TRACE_FIELDS, TRACE_HEADER_SIZE
 
 __all__ = [
     "HEADER_SCHEMA",

@@ -16,7 +16,7 @@ from typing import BinaryIO, Literal
 
 import numpy as np
 
-from .errors import SegyFormatError
+from ..errors import SegyFormatError
 from .spec import (
     BINARY_FIELDS,
     BINARY_HEADER_SIZE,

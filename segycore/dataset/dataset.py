@@ -22,12 +22,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..errors import SegyError
+from ..format.layout import SegyLayout, decode_textual_header
+from ..format.spec import resolve_trace_field
+from ..storage.staging import publish, remove_path, staging_path
 from . import ensembles
-from .errors import SegyError
 from .headers import HEADER_SCHEMA, PARQUET_OPTIONS, ROW_GROUP_SIZE
-from .segy import SegyLayout, decode_textual_header
-from .spec import resolve_trace_field
-from .staging import publish, remove_path, staging_path
 
 __all__ = [
     "DATASET_VERSION",

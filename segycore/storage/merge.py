@@ -18,7 +18,7 @@ two segments: ``cp`` 0.40 s; ``copy_file_range`` and ``sendfile`` 1.06-1.08x of 
 ``readinto``
     Portable: ``readinto`` a reusable buffer, then ``write``.
 ``mmap``
-    The compiled kernel (:mod:`segycore._merge`): mapped windows, ``memcpy`` without
+    The compiled kernel (:mod:`segycore.storage._merge`): mapped windows, ``memcpy`` without
     the GIL. Slowest here: every destination page is faulted in, and so zero-filled,
     before it is overwritten, a pass over memory that ``write`` does not make.
 
@@ -40,7 +40,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 
-from .errors import JobCancelled
+from ..errors import JobCancelled
 
 __all__ = [
     "AUTO_ORDER",
