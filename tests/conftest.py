@@ -1,29 +1,17 @@
-"""Shared fixtures, and the leak check every test passes: no processes, no shm blocks."""
+"""The leak check every test passes: no processes, no shm blocks (helpers: ``tests.helpers``)."""
 
 from __future__ import annotations
 
 import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import psutil
 import pytest
 
+from tests.helpers import SHM_DIR
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "segy"
-SHM_DIR = Path("/dev/shm")
-
-
-def segy_data(name: str) -> Path:
-    """A file of the shared real SEG-Y test data; skip the test where it is absent."""
-    path = DATA_DIR / name
-    if not path.exists():
-        pytest.skip(
-            f"shared SEG-Y test data not found at {DATA_DIR} (needs ../shared beside the repo)"
-        )
-    return path
 
 
 def _shm_blocks() -> set[str]:
@@ -58,9 +46,3 @@ def no_leaks() -> Iterator[None]:
         proc.kill()
     assert not leftover_children, f"test left processes running: {leftover_children}"
     assert not leftover_shm, f"test left shared-memory blocks: {leftover_shm}"
-
-
-def assert_no_staging(folder: Path) -> None:
-    """Nothing segycore writes temporarily is left in ``folder``."""
-    leftovers = [p.name for p in folder.iterdir() if ".segycore-tmp-" in p.name]
-    assert not leftovers, f"temporary files left behind: {leftovers}"

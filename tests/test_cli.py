@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from segycore.cli import main
-
-from conftest import assert_no_staging, segy_data
+from tests.helpers import assert_no_staging, segy_data
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

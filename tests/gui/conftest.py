@@ -1,18 +1,10 @@
 """Fixtures of the GUI tests: offscreen Qt, a main window with message boxes recorded,
-generated surveys, and an event-loop heartbeat.
-
-``tests/conftest.py`` and this file both live outside a package, so pytest imports both
-as the module ``conftest``, and the one imported last (this one) is what
-``from conftest import ...`` finds in every test module collected after it, also in
-``tests/``. So this module re-exports the helpers of ``tests/conftest.py``.
+generated surveys, and an event-loop heartbeat (its class is in ``tests.gui.support``).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import time
-import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,31 +13,13 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
-def _reexport_root_helpers() -> None:
-    path = Path(__file__).resolve().parents[1] / "conftest.py"
-    spec = importlib.util.spec_from_file_location("_segycore_tests_conftest", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    for name, value in vars(module).items():
-        is_fixture = hasattr(value, "_fixture_function_marker") or hasattr(
-            value, "_pytestfixturefunction"
-        )
-        if name.startswith("__") or is_fixture or isinstance(value, types.ModuleType):
-            continue
-        globals().setdefault(name, value)
+from PyQt6.QtCore import QSettings
 
-
-_reexport_root_helpers()
-
-from PyQt6.QtCore import QSettings, Qt, QTimer  # noqa: E402  (after QT_QPA_PLATFORM)
-
-from segycore.format.synthetic import write_survey  # noqa: E402
-from segycore_gui import MainWindow  # noqa: E402
+from segycore.format.synthetic import write_survey
+from segycore_gui import MainWindow
+from tests.gui.support import JOB_TIMEOUT_MS, Heartbeat
 
 GUI_DIR = Path(__file__).resolve().parent
-#: Longest time the GUI waits for a job in a test (the jobs here take about a second).
-JOB_TIMEOUT_MS = 30_000
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -53,36 +27,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if GUI_DIR in item.path.parents:
             item.add_marker(pytest.mark.gui)
-
-
-class Heartbeat:
-    """A 10 ms timer in the GUI thread; the largest gap between ticks is the worst stall."""
-
-    def __init__(self, interval_ms: int = 10) -> None:
-        self.timer = QTimer()
-        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.timer.setInterval(interval_ms)
-        self.timer.timeout.connect(self._tick)
-        self.gaps: list[float] = []
-        self._last = 0.0
-
-    def start(self) -> None:
-        self.gaps.clear()
-        self._last = time.perf_counter()
-        self.timer.start()
-
-    def stop(self) -> None:
-        self.timer.stop()
-        self._tick()
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.gaps.append(now - self._last)
-        self._last = now
-
-    @property
-    def max_gap_ms(self) -> float:
-        return 1000 * max(self.gaps, default=0.0)
 
 
 @pytest.fixture

@@ -11,8 +11,7 @@ from PyQt6.QtWidgets import QDialogButtonBox
 from segycore import ImportConfig, ParallelImportCoordinator
 from segycore_gui.export_dialog import ExportDialog
 from segycore_gui.import_dialog import ImportDialog
-
-from conftest import segy_data
+from tests.helpers import segy_data
 
 pytestmark = pytest.mark.gui
 

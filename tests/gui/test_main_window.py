@@ -16,8 +16,8 @@ from PyQt6.QtWidgets import QPushButton
 from segycore import ImportConfig, ParallelImportCoordinator, open_dataset
 from segycore.pipeline.stages import EXPORT_STAGES, IMPORT_STAGES
 from segycore_gui import MainWindow
-
-from conftest import JOB_TIMEOUT_MS, Heartbeat, assert_no_staging, segy_data
+from tests.gui.support import JOB_TIMEOUT_MS, Heartbeat
+from tests.helpers import assert_no_staging, segy_data
 
 pytestmark = pytest.mark.gui
 

@@ -1,43 +1,18 @@
-"""Fixtures of the reliability tests (their helpers are in ``reliability_support``).
-
-pytest imports every ``conftest.py`` outside a package as the module ``conftest``, and a
-test module's ``from conftest import ...`` finds whichever was imported last - this one,
-for the modules of ``tests/`` collected after this folder. So a name this module lacks
-is looked up in the other conftests (the root one first), loaded on first use.
-"""
+"""Fixtures of the reliability tests (their helpers are in ``tests.reliability.support``)."""
 
 from __future__ import annotations
 
-import functools
 import gc
 import subprocess
 import time
-import types
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from reliability_support import REPO, SmallDisk, load_conftest
 
 from segycore import ImportConfig, ParallelImportCoordinator
 from segycore.format.synthetic import write_survey
-
-
-@functools.cache
-def _other_conftests() -> tuple[types.ModuleType, ...]:
-    tests = REPO / "tests"
-    here = Path(__file__).resolve().parent
-    siblings = sorted(p.parent for p in tests.glob("*/conftest.py") if p.parent != here)
-    return tuple(load_conftest(folder) for folder in (tests, *siblings))
-
-
-def __getattr__(name: str) -> Any:
-    if not name.startswith("__"):
-        for module in _other_conftests():
-            if hasattr(module, name):
-                return getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+from tests.reliability.support import SmallDisk
 
 
 # -- hypothesis writes nothing into the repository ---------------------------------------

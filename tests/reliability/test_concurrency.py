@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
-from reliability_support import assert_dataset_matches, assert_no_staging
 
 from segycore import ExportConfig, ImportConfig, read_layout, start_export, start_import
 from segycore.format.synthetic import write_survey
 from segycore.runtime.jobs import FINAL_STATES, Job
 from segycore.runtime.progress import Snapshot
+from tests.reliability.support import assert_dataset_matches, assert_no_staging
 
 
 @pytest.fixture(scope="module")

@@ -21,21 +21,6 @@ from typing import Any
 
 import psutil
 import pytest
-from reliability_support import (
-    CLI_TIMEOUT,
-    REPO,
-    SmallDisk,
-    assert_gone,
-    assert_one_error_line,
-    file_state,
-    immutable,
-    listing,
-    no_space,
-    open_fds_under,
-    run_cli,
-    wait_for_path,
-    wait_for_progress,
-)
 
 from segycore import (
     ExportConfig,
@@ -51,6 +36,21 @@ from segycore.format import codec
 from segycore.pipeline.stages import EXPORT_STAGES, IMPORT_STAGES
 from segycore.runtime.progress import remove_stale_blocks
 from segycore.storage.staging import STAGING_MARKER
+from tests.reliability.support import (
+    CLI_TIMEOUT,
+    REPO,
+    SmallDisk,
+    assert_gone,
+    assert_one_error_line,
+    file_state,
+    immutable,
+    listing,
+    no_space,
+    open_fds_under,
+    run_cli,
+    wait_for_path,
+    wait_for_progress,
+)
 
 STAGING = f"*{STAGING_MARKER}*"
 

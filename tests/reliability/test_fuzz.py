@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from malformed import FILE_HEADER_SIZE, SegySpec, valid_segy
-from reliability_support import REPO, assert_dataset_matches, file_state, listing
 
 from segycore import ImportConfig, ParallelImportCoordinator, SegycoreError, read_layout
 from segycore.dataset.info import describe
+from tests.reliability.malformed import FILE_HEADER_SIZE, SegySpec, valid_segy
+from tests.reliability.support import REPO, assert_dataset_matches, file_state, listing
 
 #: Valid files the fuzzer starts from: formats of every width, both byte orders, rev 0-2.
 BASES: tuple[bytes, ...] = tuple(

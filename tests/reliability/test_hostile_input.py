@@ -14,8 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from malformed import CASES, Case, SegySpec, case_named, valid_segy
-from reliability_support import (
+
+from segycore import ImportConfig, ParallelImportCoordinator, SegycoreError
+from segycore.cli import main
+from tests.reliability.malformed import CASES, Case, SegySpec, case_named, valid_segy
+from tests.reliability.support import (
     CLI_TIMEOUT,
     REPO,
     assert_one_error_line,
@@ -24,9 +27,6 @@ from reliability_support import (
     file_state,
     listing,
 )
-
-from segycore import ImportConfig, ParallelImportCoordinator, SegycoreError
-from segycore.cli import main
 
 #: Cases the command line runs too: one per region and kind of problem.
 CLI_CASES = (

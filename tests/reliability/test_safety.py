@@ -19,15 +19,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from reliability_support import (
-    REPO,
-    assert_dataset_matches,
-    assert_one_error_line,
-    file_state,
-    immutable,
-    listing,
-    run_cli,
-)
 
 from segycore import (
     ExportConfig,
@@ -41,6 +32,15 @@ from segycore import (
 )
 from segycore.dataset.info import describe
 from segycore.format.layout import read_trace_headers
+from tests.reliability.support import (
+    REPO,
+    assert_dataset_matches,
+    assert_one_error_line,
+    file_state,
+    immutable,
+    listing,
+    run_cli,
+)
 
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 

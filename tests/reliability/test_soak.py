@@ -18,7 +18,8 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from reliability_support import REPO, listing
+
+from tests.reliability.support import REPO, listing
 
 CYCLES = int(os.environ.get("SEGYCORE_SOAK_CYCLES", "100"))
 #: Growth of the resident set tolerated over the whole soak (allocator slack); 500

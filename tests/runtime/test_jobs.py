@@ -17,8 +17,7 @@ from segycore import ExportConfig, ImportConfig, start_export, start_import
 from segycore.format.synthetic import write_survey
 from segycore.pipeline.stages import EXPORT_STAGES, IMPORT_STAGES
 from segycore.runtime.progress import remove_stale_blocks
-
-from conftest import assert_no_staging, segy_data
+from tests.helpers import assert_no_staging, segy_data
 
 
 @pytest.fixture(scope="module")

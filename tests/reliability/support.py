@@ -1,7 +1,6 @@
 """Helpers of the reliability tests: file states, the CLI, faults, jobs, dataset checks.
 
-A module of its own (not ``conftest``) so test modules import it by a unique name: every
-``conftest.py`` outside a package is imported as the same module ``conftest``.
+Test modules import it as ``tests.reliability.support``; fixtures are in ``conftest.py``.
 """
 
 from __future__ import annotations
@@ -10,13 +9,11 @@ import contextlib
 import ctypes
 import errno
 import hashlib
-import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 import time
-import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +27,7 @@ from segycore import open_dataset
 from segycore.format.layout import SegyLayout
 from segycore.format.reference import decode_records_reference
 from segycore.runtime.jobs import FINAL_STATES, Job
+from tests.helpers import REPO, SHM_DIR, assert_no_staging, segy_data
 
 __all__ = [
     "CLI_TIMEOUT",
@@ -46,7 +44,6 @@ __all__ = [
     "file_state",
     "immutable",
     "listing",
-    "load_conftest",
     "no_space",
     "open_fds_under",
     "run_cli",
@@ -55,28 +52,10 @@ __all__ = [
     "wait_for_progress",
 ]
 
-REPO = Path(__file__).resolve().parents[2]
 #: Subprocess timeout: a hang fails the test instead of blocking the run.
 CLI_TIMEOUT = 60.0
 PR_CAPBSET_DROP = 24
 CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 1, 2
-
-
-def load_conftest(folder: Path) -> types.ModuleType:
-    """``folder/conftest.py`` as a private module (pytest's own copy is not importable)."""
-    path = folder / "conftest.py"
-    name = f"_segycore_conftest_{folder.name}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_ROOT = load_conftest(REPO / "tests")
-SHM_DIR: Path = _ROOT.SHM_DIR
-assert_no_staging: Callable[[Path], None] = _ROOT.assert_no_staging
-segy_data: Callable[[str], Path] = _ROOT.segy_data
 
 
 # -- files -------------------------------------------------------------------------------

@@ -9,9 +9,7 @@ import segyio
 
 from segycore.errors import SegyFormatError
 from segycore.format.layout import decode_textual_header, encode_textual_header, read_layout
-
-from conftest import segy_data
-from segy_files import VALID, is_little
+from tests.helpers import VALID, is_little, segy_data
 
 
 @pytest.mark.parametrize("name", VALID)

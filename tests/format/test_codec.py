@@ -4,7 +4,6 @@ checks, byte-exact round trips, and real multi-format files against segyio."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,8 +17,9 @@ from segycore.format.reference import (
     ibm_to_float32_reference,
 )
 from segycore.format.spec import INTEGER_RANGES, SUPPORTED_FORMATS, TRACE_HEADER_SIZE, sample_format
+from tests.helpers import DATA_DIR
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "segy"
+DATA = DATA_DIR
 MULTI = DATA / "multiformats"
 FLT_MAX = float(np.finfo(np.float32).max)
 FLT_MIN = float(np.finfo(np.float32).tiny)

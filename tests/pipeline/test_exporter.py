@@ -17,9 +17,7 @@ from segycore import (
 )
 from segycore.errors import JobCancelled, SegyError, UnrepresentableValueError
 from segycore.format.synthetic import write_survey
-
-from conftest import assert_no_staging, segy_data
-from segy_files import VALID
+from tests.helpers import VALID, assert_no_staging, segy_data
 
 
 def _import(source: Path, destination: Path, **options) -> Path:

@@ -13,9 +13,7 @@ from segycore import ImportConfig, ParallelImportCoordinator, open_dataset
 from segycore.errors import JobCancelled, SegyError, SegyFormatError
 from segycore.format.spec import TRACE_FIELDS, sample_format
 from segycore.format.synthetic import write_survey
-
-from conftest import assert_no_staging, segy_data
-from segy_files import VALID, is_little
+from tests.helpers import VALID, assert_no_staging, is_little, segy_data
 
 
 def _segyio_open(path: Path, little: bool):

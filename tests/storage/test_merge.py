@@ -14,8 +14,7 @@ import pytest
 from segycore.errors import JobCancelled
 from segycore.storage import merge
 from segycore.storage.merge import MergeCancelled, available_methods, merge_files, merge_size
-
-from conftest import segy_data
+from tests.helpers import segy_data
 
 try:
     from segycore.storage import _merge as kernel

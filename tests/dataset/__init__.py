@@ -1,0 +1,1 @@
+"""Tests of segycore's dataset layer."""

@@ -1,0 +1,1 @@
+"""Reliability: hostile input, faults, soak, concurrency, safety."""
