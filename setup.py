@@ -19,6 +19,7 @@ extensions = [
         f"{PACKAGE_OF[pyx.stem]}.{pyx.stem}",
         [f"native/{pyx.name}"],
         include_dirs=[numpy.get_include(), "native"],
+        depends=[str(h.relative_to(NATIVE.parent)) for h in sorted(NATIVE.glob("*.h"))],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=["-O3"],
     )
