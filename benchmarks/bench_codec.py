@@ -29,7 +29,8 @@ from typing import Any
 
 import numpy as np
 
-import common  # noqa: F401  (puts this checkout on sys.path)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's segycore
+
 from segycore.format import _convert
 from segycore.format.spec import TRACE_HEADER_SIZE, sample_format
 from segycore.format.synthetic import _base_gather, _to_format

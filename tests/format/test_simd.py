@@ -58,8 +58,20 @@ def special_floats(rng: np.random.Generator, n: int) -> np.ndarray:
     """Random float32 bit patterns with NaN, infinities, subnormals, -0, FLT_MAX mixed in."""
     values = rng.integers(0, 2**32, n, dtype=np.uint64).astype(np.uint32).view(np.float32)
     edges = np.array(
-        [0x00000000, 0x80000000, 0x00000001, 0x807FFFFF, 0x00800000, 0x7F7FFFFF, 0xFF7FFFFF]
-        + [0x7F800000, 0xFF800000, 0x7FC00000, 0x7F800001, 0x3F800000],
+        [
+            0x00000000,
+            0x80000000,
+            0x00000001,
+            0x807FFFFF,
+            0x00800000,
+            0x7F7FFFFF,
+            0xFF7FFFFF,
+            0x7F800000,
+            0xFF800000,
+            0x7FC00000,
+            0x7F800001,
+            0x3F800000,
+        ],
         np.uint32,
     ).view(np.float32)
     at = rng.random(n) < 0.15
