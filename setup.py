@@ -11,6 +11,7 @@ NATIVE = Path(__file__).parent / "native"
 #: native/<name>.pyx -> the package its extension module belongs to.
 PACKAGE_OF = {
     "_convert": "segycore.format",
+    "_fields": "segycore.format",
     "_merge": "segycore.storage",
 }
 

@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..format import codec
 from ..format.layout import Endian, trace_header_dtype
 from ..format.spec import TRACE_FIELDS, TRACE_HEADER_SIZE
 
@@ -48,8 +49,8 @@ def headers_to_table(raw: np.ndarray, endian: Endian) -> pa.Table:
     if raw.ndim != 2 or raw.shape[1] != TRACE_HEADER_SIZE or raw.dtype != np.uint8:
         raise ValueError(f"raw headers must be uint8 of shape (n, 240), got {raw.shape}")
     raw = np.ascontiguousarray(raw)
-    records = raw.reshape(-1).view(trace_header_dtype(endian))
-    columns = [pa.array(records[f.name].astype(f.dtype)) for f in TRACE_FIELDS]
+    # one compiled pass over the headers (91 numpy casts took 2-4x as long)
+    columns = [pa.array(c) for c in codec.header_columns(raw, endian == "little", TRACE_FIELDS)]
     raw_column = pa.FixedSizeBinaryArray.from_buffers(
         pa.binary(TRACE_HEADER_SIZE), len(raw), [None, pa.py_buffer(raw)]
     )
