@@ -25,6 +25,7 @@ __all__ = [
     "ROW_GROUP_SIZE",
     "headers_to_table",
     "iter_raw_headers",
+    "raw_column_to_numpy",
     "table_to_headers",
 ]
 
@@ -57,7 +58,7 @@ def headers_to_table(raw: np.ndarray, endian: Endian) -> pa.Table:
     return pa.Table.from_arrays([*columns, raw_column], schema=HEADER_SCHEMA)
 
 
-def _raw_column_to_numpy(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+def raw_column_to_numpy(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """The fixed-size binary column as a ``(n, 240)`` uint8 array."""
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
@@ -75,7 +76,7 @@ def table_to_headers(table: pa.Table, endian: Endian, source_endian: Endian) -> 
     every field whose column value differs from what the raw bytes hold, so edited
     columns reach the output and untouched bytes stay exactly as they were.
     """
-    raw = _raw_column_to_numpy(table.column(RAW_HEADER_COLUMN))
+    raw = raw_column_to_numpy(table.column(RAW_HEADER_COLUMN))
     out = raw.copy()
     source = raw.reshape(-1).view(trace_header_dtype(source_endian))
     target = out.reshape(-1).view(trace_header_dtype(endian))
