@@ -497,6 +497,15 @@ def render(results: dict[str, Any], figures: list[str]) -> str:
         ]
     elif small.get("skipped"):
         out += ["## Small file, end to end", "", f"Skipped: {small['skipped']}", ""]
+    for key, title in (
+        ("codec", "Codec per thread at each SIMD level (bench_codec.py)"),
+        ("numba", "Header decoding: numpy, Numba, Cython (bench_numba.py)"),
+    ):
+        part = results.get(key) or {}
+        if part.get("text"):
+            out += [f"## {title}", "", f"`{part['command']}`", "", part["text"], ""]
+        elif part.get("skipped"):
+            out += [f"## {title}", "", f"Skipped: {part['skipped']}", ""]
     gui = results.get("gui") or {}
     if gui.get("table"):
         out += ["## GUI event loop (bench_gui.py)", "", gui["header"], "", gui["table"], ""]

@@ -24,6 +24,7 @@ report from an earlier ``results.json``.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -59,7 +60,7 @@ N_SAMPLES = 1000
 MEMORY_SIZES = (100_000, 1_000_000, 4_000_000)
 QUICK_MEMORY_SIZES = (10_000, 100_000)
 MEMORY_SAMPLES = 100
-PARTS = ("workloads", "memory", "progress", "small", "gui")
+PARTS = ("workloads", "memory", "progress", "small", "gui", "codec", "numba")
 #: Free space a workload needs beside its source: a dataset and an output at once.
 SPACE_FACTOR = 2.5
 
@@ -239,6 +240,27 @@ def run_memory_series(args: argparse.Namespace, results: dict[str, Any], save) -
         save()
 
 
+def run_table_script(
+    results: dict[str, Any], key: str, script: str, extra: list[str], timeout: int = 1800
+) -> None:
+    """A benchmark that prints Markdown (``bench_codec.py``, ``bench_numba.py``): its text."""
+    print(f"== {script}", file=sys.stderr, flush=True)
+    command = [sys.executable, str(HERE / script), *extra]
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, env=child_env(), timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        results[key] = {"skipped": f"{script} did not finish within {timeout} s"}
+        return
+    if done.returncode != 0:
+        tail = " / ".join(done.stderr.strip().splitlines()[-2:])
+        results[key] = {"skipped": f"{script} failed (exit {done.returncode}): {tail}"}
+        return
+    results[key] = {"command": f"python benchmarks/{script} {shlex.join(extra)}".strip()}
+    results[key]["text"] = done.stdout.strip()
+
+
 def run_progress(args: argparse.Namespace, results: dict[str, Any]) -> None:
     """``bench_progress.py`` in a child process (see its docstring for why); its JSON."""
     folders = [args.workdir, *args.reuse]
@@ -404,6 +426,19 @@ def main(argv: list[str] | None = None) -> int:
         save()
     if "gui" in parts:
         run_gui(args, results)
+    if "codec" in parts:
+        rounds = ["--rounds", "1", "--repeat", "20"] if args.quick else []
+        run_table_script(results, "codec", "bench_codec.py", rounds)
+        save()
+    if "numba" in parts:
+        if importlib.util.find_spec("numba") is None:
+            results["numba"] = {"skipped": "numba is not installed (pip install numba)"}
+        else:
+            cache = args.workdir / "numba-cache"
+            extra = ["--cache-dir", str(cache)]
+            extra += ["--traces", "65536", "--rounds", "3"] if args.quick else []
+            run_table_script(results, "numba", "bench_numba.py", extra)
+        save()
     save()
     write_report(results, args.out, args.update_readme)
     return 0
