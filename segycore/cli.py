@@ -102,6 +102,7 @@ def _run_job(job: Any, quiet: bool) -> dict[str, Any]:
             raise
     finally:
         view.close()
+        job.close()  # reaps the supervisor: nothing of the job outlives the command
     if snap.state == "cancelled":
         raise KeyboardInterrupt
     if snap.state == "failed":

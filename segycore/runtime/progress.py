@@ -13,7 +13,7 @@ offset  type       field
 0       char[8]    magic ``b"SEGYPROG"``
 8       u32        layout version (1)
 12      u32        layout size in bytes (16832)
-16      u8         job kind: 0 import, 1 export
+16      u8         job kind: index in ``KINDS`` (0 import, 1 export, 2 index)
 17      u8         number of stages (at most 8)
 18      u16        number of worker slots (at most 64)
 24      i64        creator pid (also in the block's name, ``segycore_<pid>_<hex>``)
@@ -91,6 +91,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..pipeline.options import MAX_WORKERS as _MAX_JOB_WORKERS
+
 __all__ = [
     "BLOCK_SIZE",
     "ERROR_CAPACITY",
@@ -113,11 +115,15 @@ __all__ = [
 
 MAGIC = b"SEGYPROG"
 LAYOUT_VERSION = 1
-KINDS: tuple[str, ...] = ("import", "export")
+#: Job kinds the block's u8 kind code names; a new job kind appends its name here
+#: (codes stay stable) and registers itself in :mod:`segycore.runtime.registry`.
+KINDS: tuple[str, ...] = ("import", "export", "index")
 STATES: tuple[str, ...] = ("starting", "running", "done", "failed", "cancelled")
 WORKER_STATES: tuple[str, ...] = ("idle", "running", "done", "failed", "cancelled")
 MAX_STAGES = 8
-MAX_WORKERS = 64
+MAX_WORKERS = 64  # part of the layout; must hold every worker a job may run
+if MAX_WORKERS < _MAX_JOB_WORKERS:  # pragma: no cover - a build error, caught at import
+    raise ImportError("the progress block holds fewer worker slots than a job may run")
 ERROR_CAPACITY = 2048
 RESULT_CAPACITY = 8192
 #: How long a read waits for a group that is being written before using its last copy.

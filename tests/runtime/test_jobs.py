@@ -36,7 +36,8 @@ def dataset(survey: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _observe(job, timeout: float = 60.0) -> list[tuple[int, str]]:
-    """Poll like a front end; return the (stage, state) pairs seen, in order."""
+    """Poll like a front end (reaping the job at its end); return the (stage, state)
+    pairs seen, in order."""
     seen: list[tuple[int, str]] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -45,6 +46,7 @@ def _observe(job, timeout: float = 60.0) -> list[tuple[int, str]]:
         if not seen or seen[-1] != pair:
             seen.append(pair)
         if snap.state in ("done", "failed", "cancelled"):
+            assert job.reap() == snap  # the final snapshot, now with the supervisor gone
             return seen
         time.sleep(0.002)
     raise AssertionError(f"job did not end in {timeout} s: {seen}")
