@@ -80,7 +80,10 @@ def test_demo_round_trips(tmp_path: Path) -> None:
         (["import", "{small}", "{tmp}/ds", "--ensemble-key", "foo"], "unknown trace header field"),
         (["import", "{small}", "{tmp}/ds", "--workers", "65"], "workers must be at most 64"),
         (["import", "{small}", "{tmp}/ds", "--rate-limit", "0"], "rate limit must be positive"),
-        (["export", "{tmp}/none", "{tmp}/o.sgy", "--format", "13"], "unknown sample format code 13"),
+        (
+            ["export", "{tmp}/none", "{tmp}/o.sgy", "--format", "13"],
+            "unknown sample format code 13",
+        ),
         (["export", "{tmp}/none", "{tmp}/o.sgy", "--format", "4"], "sample format 4"),
         (["export", "{tmp}/none", "{tmp}/o.sgy", "--merge-method", "x"], "unknown merge method"),
     ],
