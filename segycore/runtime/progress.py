@@ -92,6 +92,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..pipeline.options import MAX_WORKERS as _MAX_JOB_WORKERS
+from ..storage.capabilities import CAPABILITIES
 
 __all__ = [
     "BLOCK_SIZE",
@@ -110,6 +111,7 @@ __all__ = [
     "StageSnapshot",
     "StageSpec",
     "WorkerSnapshot",
+    "block_name",
     "remove_stale_blocks",
 ]
 
@@ -149,6 +151,17 @@ _WORKER = struct.Struct("<QQB7x")
 _J_STATE, _J_STAGE, _J_ACTIVE, _J_BYTES_DONE, _J_BYTES_TOTAL, _J_ETA, _J_PID = range(7)
 _J_STAGES = 7  # then done, total, started, finished per stage
 _JOB_DEFAULT: tuple[Any, ...] = (0, _NO_STAGE, 0, 0, 0, math.nan, 0) + (0, 0, 0.0, 0.0) * MAX_STAGES
+
+
+def block_name(pid: int) -> str:
+    """A new block name: ``segycore_<pid>_<random hex>``.
+
+    16 hex digits where names may be long; 12 where the system limits shared-memory
+    names to 31 characters with the leading slash (macOS), or with the
+    ``long_shm_names`` capability off (see :mod:`segycore.storage.capabilities`).
+    """
+    digits = 8 if CAPABILITIES.long_shm_names else 6
+    return f"{_NAME_PREFIX}{pid}_{secrets.token_hex(digits)}"
 
 
 def _align(offset: int) -> int:
@@ -472,7 +485,7 @@ class ProgressBlock:
         for group in (_CANCEL, _HEARTBEAT, _JOB_GROUP, _ERROR, _RESULT, *_WORKERS):
             _write_group(image, group, group.default)
         for _ in range(100):
-            name = f"{_NAME_PREFIX}{pid}_{secrets.token_hex(8)}"
+            name = block_name(pid)
             try:
                 segment = _Segment(name, create=True, size=BLOCK_SIZE)
                 break
