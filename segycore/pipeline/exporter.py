@@ -19,7 +19,7 @@ from ..errors import SegyError
 from ..format.layout import Endian, binary_header_dtype, encode_textual_header
 from ..format.spec import TRACE_HEADER_SIZE, sample_format
 from ..storage import merge
-from ..storage.fileio import pwrite_all
+from ..storage.fileio import open_for_writing, pwrite_all
 from ..storage.staging import (
     check_destination,
     check_free_space,
@@ -329,7 +329,7 @@ class ParallelExportCoordinator(Coordinator):
     def _write_header_in_place(self) -> int:
         self._check_cancel()
         header = self.file_header()
-        fd = os.open(self.staged_file, os.O_WRONLY)
+        fd = open_for_writing(self.staged_file)
         try:
             if os.fstat(fd).st_size != self.output_size:
                 raise SegyError(f"{self.staged_file} does not hold the exported traces")

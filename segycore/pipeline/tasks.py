@@ -28,7 +28,7 @@ from ..errors import SegyError, SegyFormatError, UnrepresentableValueError
 from ..format import codec
 from ..format.layout import Endian
 from ..format.spec import INTEGER_RANGES, TRACE_HEADER_SIZE, SampleFormat, sample_format
-from ..storage.fileio import pread_exact, pwrite_all
+from ..storage.fileio import open_for_reading, open_for_writing, pread_exact, pwrite_all
 from .workers import TaskContext
 
 __all__ = [
@@ -143,9 +143,9 @@ def import_range(task: ImportTask, ctx: TaskContext) -> ImportWorkerResult:
             "(was it truncated or replaced during the import?)"
         )
 
-    src = os.open(task.source, os.O_RDONLY)
+    src = open_for_reading(task.source)
     try:
-        dst = os.open(task.traces_path, os.O_WRONLY)
+        dst = open_for_writing(task.traces_path)
     except BaseException:
         os.close(src)
         raise
@@ -285,12 +285,9 @@ def export_range(task: ExportTask, ctx: TaskContext) -> Path | None:
     samples = np.empty((chunk, n_samples), dtype=source_dtype)
     record = np.empty(chunk * trace_size, dtype=np.uint8)
     little = task.endian == "little"
-    fd = os.open(task.traces_path, os.O_RDONLY)
+    fd = open_for_reading(task.traces_path)
     try:
-        if task.new_file:
-            out = os.open(task.output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        else:
-            out = os.open(task.output, os.O_WRONLY)
+        out = open_for_writing(task.output, create=task.new_file)
     except BaseException:
         os.close(fd)
         raise

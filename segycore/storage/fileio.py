@@ -15,7 +15,22 @@ from collections.abc import Callable
 
 from .capabilities import CAPABILITIES
 
-__all__ = ["pread_exact", "pwrite_all"]
+__all__ = ["open_for_reading", "open_for_writing", "pread_exact", "pwrite_all"]
+
+#: Windows opens low-level handles in text mode unless told otherwise.
+_BINARY = getattr(os, "O_BINARY", 0)
+
+
+def open_for_reading(path: str | os.PathLike[str]) -> int:
+    """A raw, binary, read-only handle on ``path``."""
+    return os.open(path, os.O_RDONLY | _BINARY)
+
+
+def open_for_writing(path: str | os.PathLike[str], create: bool = False) -> int:
+    """A raw, binary, write-only handle on ``path`` (with ``create``: a new file only)."""
+    if create:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY, 0o644)
+    return os.open(path, os.O_WRONLY | _BINARY)
 
 
 def pread_exact(fd: int, view: memoryview, offset: int, ended: Callable[[int], Exception]) -> None:
