@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from .pipeline.exporter import ExportConfig, ExportResult, ParallelExportCoordinator
     from .pipeline.importer import ImportConfig, ImportResult, ParallelImportCoordinator
     from .pipeline.stages import EXPORT_STAGES, IMPORT_STAGES, ParallelProgress
-    from .runtime.jobs import Job, start_export, start_import
+    from .runtime.jobs import Job, start_export, start_import, start_job
 
 __version__ = "0.1.0"
 
@@ -53,6 +53,7 @@ _LAZY: dict[str, str] = {
     "Job": ".runtime.jobs",
     "start_export": ".runtime.jobs",
     "start_import": ".runtime.jobs",
+    "start_job": ".runtime.jobs",
 }
 
 __all__ = [
@@ -81,6 +82,7 @@ __all__ = [
     "resolve_trace_field",
     "start_export",
     "start_import",
+    "start_job",
 ]
 
 
