@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..dataset.dataset import Dataset, open_dataset
+from ..dataset.header_blocks import headers_unchanged
 from ..errors import SegyError
 from ..format.layout import Endian, binary_header_dtype, encode_textual_header
 from ..format.spec import TRACE_HEADER_SIZE, sample_format
@@ -223,6 +224,14 @@ class ParallelExportCoordinator(Coordinator):
         """
         return self._parallel_export(self._callbacks(progress_callback, worker_callback))
 
+    @property
+    def raw_headers_only(self) -> bool:
+        """True when the stored raw headers are the output's: ``headers.parquet`` is as
+        imported (its fingerprint matches) and the byte order is unchanged."""
+        return self.endian == self.source_endian and headers_unchanged(
+            self.dataset.headers_path, self.dataset.metadata
+        )
+
     def _parallel_export(self, reporter: StageReporter) -> tuple[list[Path], int, int]:
         n_traces, n_samples = self.dataset.n_traces, self.dataset.n_samples
         started = self._begin(reporter, "export", n_traces, self.traces_bytes)
@@ -255,6 +264,7 @@ class ParallelExportCoordinator(Coordinator):
                 output_base=-start * self.trace_size if segments else len(self.file_header()),
                 new_file=segments,
                 chunk_bytes=int(self.config.chunk_bytes),
+                raw_only=self.raw_headers_only,
             )
             for i, (start, stop) in enumerate(split_range(n_traces, int(self.config.workers)))
         ]

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from ..dataset.dataset import HEADERS_FILE, INDEX_DIR, TRACES_FILE, layout_metadata, write_metadata
 from ..dataset.ensembles import EnsembleIndexBuilder
+from ..dataset.header_blocks import FINGERPRINT_KEY, headers_fingerprint
 from ..dataset.headers import ROW_GROUP_SIZE, headers_to_table, iter_raw_headers, open_header_writer
 from ..format.layout import Endian, SegyLayout, read_layout
 from ..format.spec import TRACE_HEADER_SIZE, resolve_trace_field
@@ -299,6 +300,8 @@ class ParallelImportCoordinator(Coordinator):
         metadata["ensemble_keys"] = self.keys
         metadata["stage_seconds"] = dict(self.stage_seconds)
         metadata["workers"] = int(self.config.workers)
+        # export reads only raw_header while headers.parquet keeps this fingerprint
+        metadata[FINGERPRINT_KEY] = headers_fingerprint(self.staging / HEADERS_FILE)
         write_metadata(self.staging, metadata)
         publish(self.staging, self.destination, self.config.overwrite)
         self._published = True

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -23,7 +22,8 @@ from typing import BinaryIO
 import numpy as np
 import pyarrow.parquet as pq
 
-from ..dataset.headers import ROW_GROUP_SIZE, table_to_headers
+from ..dataset.header_blocks import iter_header_blocks
+from ..dataset.headers import ROW_GROUP_SIZE
 from ..errors import SegyError, SegyFormatError, UnrepresentableValueError
 from ..format import codec
 from ..format.layout import Endian
@@ -205,6 +205,9 @@ class ExportTask:
     output_base: int
     new_file: bool
     chunk_bytes: int
+    #: Read only the stored raw headers (unchanged ``headers.parquet``, same byte order)
+    #: in chunk-sized blocks; otherwise rebuild every field, a row group at a time.
+    raw_only: bool = False
 
 
 def _cannot_hold(target: SampleFormat, value: np.generic, trace: int, sample: int) -> str:
@@ -264,16 +267,6 @@ def _damaged(offset: int) -> SegyError:
     return SegyError(f"traces.npy ended at byte {offset}: the dataset is damaged")
 
 
-def _row_groups(headers: pq.ParquetFile, start: int, stop: int) -> Iterator[tuple[int, int]]:
-    """Yield ``(row_group, first_row_of_group)`` for groups overlapping [start, stop)."""
-    first = 0
-    for i in range(headers.metadata.num_row_groups):
-        rows = headers.metadata.row_group(i).num_rows
-        if first < stop and first + rows > start:
-            yield i, first
-        first += rows
-
-
 def export_range(task: ExportTask, ctx: TaskContext) -> Path | None:
     """Encode traces ``[task.start, task.stop)``; return the segment written, if any."""
     fmt = sample_format(task.format_code)
@@ -293,13 +286,17 @@ def export_range(task: ExportTask, ctx: TaskContext) -> Path | None:
         raise
     try:
         with pq.ParquetFile(task.headers_path) as headers:
-            for group, group_first in _row_groups(headers, task.start, task.stop):
-                table = headers.read_row_group(group)
-                lo = max(task.start, group_first)
-                hi = min(task.stop, group_first + table.num_rows)
-                raw = table_to_headers(
-                    table.slice(lo - group_first, hi - lo), task.endian, task.source_endian
-                )
+            blocks = iter_header_blocks(
+                headers,
+                task.start,
+                task.stop,
+                task.endian,
+                task.source_endian,
+                task.raw_only,
+                chunk if task.raw_only else ROW_GROUP_SIZE,
+            )
+            for lo, raw in blocks:
+                hi = lo + len(raw)
                 for first in range(lo, hi, chunk):
                     n = min(chunk, hi - first)
                     view = memoryview(samples[:n]).cast("B")
