@@ -21,6 +21,7 @@ from ..format.layout import Endian, binary_header_dtype, encode_textual_header
 from ..format.spec import TRACE_HEADER_SIZE, sample_format
 from ..storage import merge
 from ..storage.fileio import open_for_writing, pwrite_all
+from ..storage.prealloc import preallocate
 from ..storage.staging import (
     check_destination,
     check_free_space,
@@ -241,7 +242,7 @@ class ParallelExportCoordinator(Coordinator):
         else:
             check_free_space(self.destination.parent, self.traces_bytes)
             with open(self.staged_file, "xb") as fh:
-                fh.truncate(self.output_size)
+                preallocate(fh.fileno(), self.output_size)  # blocks, not a hole
         traces = self.dataset.traces
         segments = bool(self.config.segments)
         tasks = [

@@ -24,6 +24,7 @@ from ..dataset.header_blocks import FINGERPRINT_KEY, headers_fingerprint
 from ..dataset.headers import ROW_GROUP_SIZE, headers_to_table, iter_raw_headers, open_header_writer
 from ..format.layout import Endian, SegyLayout, read_layout
 from ..format.spec import TRACE_HEADER_SIZE, resolve_trace_field
+from ..storage.prealloc import preallocate
 from ..storage.staging import (
     check_destination,
     check_free_space,
@@ -173,7 +174,8 @@ class ParallelImportCoordinator(Coordinator):
                 },
             )
             data_start = fh.tell()
-            fh.truncate(data_start + sample_bytes)
+            fh.flush()
+            preallocate(fh.fileno(), data_start + sample_bytes)  # blocks, not a hole
         ranges = split_range(layout.n_traces, int(self.config.workers))
         tasks = [
             ImportTask(

@@ -6,7 +6,8 @@ worker writes. Extending the file with ``ftruncate`` leaves a hole, and every wo
 ``fallocate`` reserves every extent at once (unwritten, so nothing is zero-filled) and
 makes a full disk fail the job before any work instead of half-way. Where the
 filesystem cannot (tmpfs before 3.5, some network filesystems) or the platform has no
-``fallocate``, the file is extended with ``ftruncate`` as before. Never glibc's
+``fallocate`` (or ``SEGYCORE_FORCE_FALLBACKS`` switches the ``fallocate`` capability
+off), the file is extended with ``ftruncate`` as before. Never glibc's
 ``posix_fallocate``: on such filesystems it emulates by writing every block.
 """
 
@@ -18,6 +19,8 @@ import errno
 import os
 import sys
 from functools import cache
+
+from .capabilities import CAPABILITIES
 
 __all__ = ["preallocate"]
 
@@ -50,7 +53,7 @@ def preallocate(fd: int, size: int) -> bool:
     """
     if size < 0:
         raise ValueError(f"size must be non-negative, got {size}")
-    function = _fallocate()
+    function = _fallocate() if CAPABILITIES.fallocate else None
     if function is not None and size > 0:
         if function(fd, 0, 0, size) == 0:
             if os.fstat(fd).st_size != size:  # a longer file keeps its length otherwise

@@ -58,6 +58,7 @@ def test_unsupported_filesystem_falls_back_to_a_sparse_extension(
         return -1
 
     monkeypatch.setattr(prealloc, "_fallocate", lambda: unsupported)
+    monkeypatch.setattr(prealloc.CAPABILITIES, "fallocate", True)
     fd = _open(tmp_path / "out")
     try:
         assert prealloc.preallocate(fd, 1 << 20) is False
@@ -74,6 +75,7 @@ def test_disk_full_is_raised_before_any_write(
         return -1
 
     monkeypatch.setattr(prealloc, "_fallocate", lambda: full)
+    monkeypatch.setattr(prealloc.CAPABILITIES, "fallocate", True)
     fd = _open(tmp_path / "out")
     try:
         with pytest.raises(OSError) as info:
@@ -101,3 +103,48 @@ def test_more_than_the_disk_holds_is_an_oserror(tmp_path: Path) -> None:
         assert info.value.errno in (errno.ENOSPC, errno.EFBIG)
     finally:
         os.close(fd)
+
+
+def test_the_capability_switch_selects_the_sparse_fallback(tmp_path: Path) -> None:
+    from segycore.storage.capabilities import forced
+
+    fd = _open(tmp_path / "out")
+    try:
+        with forced("fallocate"):
+            assert prealloc.preallocate(fd, 1 << 20) is False
+        st = os.fstat(fd)
+        assert st.st_size == 1 << 20
+        assert st.st_blocks == 0  # a hole: nothing allocated
+    finally:
+        os.close(fd)
+
+
+def test_import_and_export_presize_through_preallocate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both pipelines size their output with preallocate (one call each, exact size)."""
+    from segycore import (
+        ExportConfig,
+        ImportConfig,
+        ParallelExportCoordinator,
+        ParallelImportCoordinator,
+    )
+    from segycore.format.synthetic import write_survey
+    from segycore.pipeline import exporter, importer
+
+    calls: list[tuple[str, int]] = []
+
+    def spy(fd: int, size: int) -> bool:
+        calls.append((os.readlink(f"/proc/self/fd/{fd}"), size))
+        return prealloc.preallocate(fd, size)
+
+    monkeypatch.setattr(importer, "preallocate", spy)
+    monkeypatch.setattr(exporter, "preallocate", spy)
+    source = write_survey(tmp_path / "s.sgy", n_shots=4, traces_per_shot=50, n_samples=200)
+    ParallelImportCoordinator(ImportConfig(source, tmp_path / "ds", workers=2)).run()
+    ParallelExportCoordinator(ExportConfig(tmp_path / "ds", tmp_path / "o.sgy", workers=2)).run()
+    assert (tmp_path / "o.sgy").read_bytes() == source.read_bytes()
+    assert Path(calls[0][0]).name == "traces.npy"
+    assert calls[0][1] == os.path.getsize(tmp_path / "ds" / "traces.npy")
+    assert calls[1][1] == source.stat().st_size
+    assert len(calls) == 2
