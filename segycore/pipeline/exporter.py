@@ -38,6 +38,7 @@ from .workers import (
     RateLimiter,
     WorkerContext,
     check_job_options,
+    check_scheduler_option,
     run_workers,
     split_range,
 )
@@ -85,6 +86,9 @@ class ExportConfig:
         Bytes a worker encodes, and the merge copies, at a time.
     rate_limit
         Cap on the job's I/O in MB/s, to keep a shared workstation responsive.
+    scheduler
+        ``tcp://host:port`` of a dask.distributed scheduler: run the parallel stage on
+        its cluster (see :mod:`segycore.pipeline.cluster`); default the worker threads.
     """
 
     dataset: Path | str
@@ -98,9 +102,13 @@ class ExportConfig:
     merge_method: str = "auto"
     chunk_bytes: int = CHUNK_BYTES
     rate_limit: float | None = None
+    scheduler: str | None = None
 
     def __post_init__(self) -> None:
         check_job_options(self.workers, self.endian, self.chunk_bytes, self.rate_limit)
+        check_scheduler_option(self.scheduler)
+        if self.scheduler and self.segments:
+            raise SegyError("segments are not used on a cluster: each task writes its slice")
 
 
 @dataclass(frozen=True)
@@ -288,15 +296,21 @@ class ParallelExportCoordinator:
             check_free_space(self.destination.parent, trace_bytes)
             with open(self.staged_file, "xb") as fh:
                 fh.truncate(len(self.file_header()) + trace_bytes)
-        ranges = split_range(n_traces, int(self.config.workers))
-        results = run_workers(
-            ranges,
-            self._export_range,
-            self._cancel,
-            progress_callback,
-            worker_callback,
-            self._limiter,
-        )
+        if self.config.scheduler:
+            from .cluster import export_on_cluster
+
+            export_on_cluster(self, progress_callback)
+            results: list[Path | None] = []
+        else:
+            ranges = split_range(n_traces, int(self.config.workers))
+            results = run_workers(
+                ranges,
+                self._export_range,
+                self._cancel,
+                progress_callback,
+                worker_callback,
+                self._limiter,
+            )
         if self._cancel.is_set():
             raise JobCancelled("export cancelled by the user")
         self.stage_seconds["export"] = time.monotonic() - started

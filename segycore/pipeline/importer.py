@@ -41,6 +41,7 @@ from .workers import (
     RateLimiter,
     WorkerContext,
     check_job_options,
+    check_scheduler_option,
     run_workers,
     split_range,
 )
@@ -75,6 +76,9 @@ class ImportConfig:
         Bytes of trace records a worker converts at a time (bounds its memory).
     rate_limit
         Cap on the job's I/O in MB/s, to keep a shared workstation responsive.
+    scheduler
+        ``tcp://host:port`` of a dask.distributed scheduler: run the parallel stage on
+        its cluster (see :mod:`segycore.pipeline.cluster`); default the worker threads.
     """
 
     source: Path | str
@@ -85,9 +89,11 @@ class ImportConfig:
     overwrite: bool = False
     chunk_bytes: int = CHUNK_BYTES
     rate_limit: float | None = None
+    scheduler: str | None = None
 
     def __post_init__(self) -> None:
         check_job_options(self.workers, self.endian, self.chunk_bytes, self.rate_limit)
+        check_scheduler_option(self.scheduler)
 
 
 @dataclass(frozen=True)
@@ -241,14 +247,19 @@ class ParallelImportCoordinator:
             data_start = fh.tell()
             fh.truncate(data_start + sample_bytes)
 
-        ranges = split_range(layout.n_traces, int(self.config.workers))
+        if self.config.scheduler:
+            from .cluster import import_on_cluster
 
-        def work(ctx: WorkerContext) -> ImportWorkerResult:
-            return self._import_range(ctx, traces_path, data_start)
+            results = import_on_cluster(self, traces_path, data_start, progress_callback)
+        else:
+            ranges = split_range(layout.n_traces, int(self.config.workers))
 
-        results = run_workers(
-            ranges, work, self._cancel, progress_callback, worker_callback, self._limiter
-        )
+            def work(ctx: WorkerContext) -> ImportWorkerResult:
+                return self._import_range(ctx, traces_path, data_start)
+
+            results = run_workers(
+                ranges, work, self._cancel, progress_callback, worker_callback, self._limiter
+            )
         if self._cancel.is_set():
             raise JobCancelled("import cancelled by the user")
         self.stage_seconds["import"] = time.monotonic() - started

@@ -17,7 +17,14 @@ from typing import Generic, TypeVar
 from ..errors import JobCancelled, SegyError
 from .stages import ParallelProgress
 
-__all__ = ["RateLimiter", "WorkerContext", "check_job_options", "run_workers", "split_range"]
+__all__ = [
+    "RateLimiter",
+    "WorkerContext",
+    "check_job_options",
+    "check_scheduler_option",
+    "run_workers",
+    "split_range",
+]
 
 R = TypeVar("R")
 POLL_SECONDS = 0.05
@@ -35,6 +42,19 @@ def check_job_options(
         raise SegyError(f"chunk size must be positive, got {chunk_bytes}")
     if rate_limit is not None and rate_limit <= 0:
         raise SegyError(f"rate limit must be positive MB/s, got {rate_limit}")
+
+
+def check_scheduler_option(scheduler: str | None) -> None:
+    """Refuse a scheduler address that cannot be one, or one without the dask extra."""
+    if scheduler is None:
+        return
+    import importlib.util
+
+    from .cluster import MISSING_EXTRA, ClusterError, check_scheduler_address
+
+    check_scheduler_address(scheduler)
+    if importlib.util.find_spec("distributed") is None:
+        raise ClusterError(MISSING_EXTRA)
 
 
 def split_range(n: int, parts: int) -> list[tuple[int, int]]:

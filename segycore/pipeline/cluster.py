@@ -1,0 +1,765 @@
+"""The cluster backend: the parallel stages as dask.distributed tasks, the caller as driver.
+
+The driver (the supervisor) plans page-aligned trace ranges, probes every worker for the
+shared filesystem, submits one task per range (plain data only: paths, offsets, trace
+ranges, the job's config), sums the tasks' progress events into a
+:class:`~segycore.pipeline.stages.ParallelProgress` and does the serial stages itself.
+
+- **Ranges**: a few hundred MB each, at least :data:`MIN_TASKS_PER_THREAD` per worker
+  thread, their byte ranges in the output aligned to the page size so no two concurrent
+  tasks write the same page of one file (the NFS caveat, ``docs/cluster.md``). Where the
+  layout admits no aligned boundary, the few traces around it form a *seam* range that
+  runs after the others have finished, so a shared page is never written concurrently.
+- **Progress**: tasks call :meth:`distributed.Worker.log_event` at most every
+  :data:`REPORT_SECONDS`; the driver receives them with
+  :meth:`distributed.Client.subscribe_topic`.
+- **Cancel and faults**: a :class:`distributed.Event` per job that tasks check between
+  chunks; pending futures are cancelled and the driver waits until no task of the job is
+  executing on any worker before it returns, so cleanup never removes a file under a
+  running task. A dead worker's task is re-run by the scheduler (tasks are idempotent);
+  when the scheduler gives up (:class:`distributed.KilledWorker`) or goes away, the job
+  fails with a :class:`ClusterError` naming what died.
+
+``distributed`` is imported lazily: segycore works without the ``dask`` extra, and only
+``scheduler=`` needs it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import math
+import mmap
+import os
+import re
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from ..errors import JobCancelled, SegycoreError
+from .stages import ParallelProgress
+from .workers import RateLimiter, WorkerContext
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from distributed import Client
+
+    from .exporter import ParallelExportCoordinator
+    from .importer import ImportWorkerResult, ParallelImportCoordinator
+
+__all__ = [
+    "DEFAULT_TASK_BYTES",
+    "MIN_TASKS_PER_THREAD",
+    "MISSING_EXTRA",
+    "ClusterError",
+    "ClusterSession",
+    "PathCheck",
+    "RangePlan",
+    "TaskReporter",
+    "check_scheduler_address",
+    "connect",
+    "distributed_module",
+    "export_on_cluster",
+    "import_on_cluster",
+    "plan_ranges",
+]
+
+MISSING_EXTRA = "--scheduler needs the dask extra: pip install segycore[dask]"
+#: Bytes of output per task: large enough that scheduling costs nothing, small enough
+#: that a re-run after a worker died repeats little and the tasks balance.
+DEFAULT_TASK_BYTES = 256 * 2**20
+#: Tasks per worker thread at least, so a slow worker does not hold up the end.
+MIN_TASKS_PER_THREAD = 3
+#: A task reports (and checks cancel) at most this often.
+REPORT_SECONDS = 0.25
+#: The driver polls its futures and republishes progress this often.
+POLL_SECONDS = 0.05
+#: How long the driver waits for the tasks of a stopped job to leave the workers.
+STOP_TIMEOUT = 60.0
+CONNECT_TIMEOUT = 10.0
+#: Bytes hashed at the start, middle and end of a file to tell two copies apart.
+PROBE_BYTES = 64 * 1024
+#: Re-runs of a task that raised an unexpected error (an OSError on a flaky mount, ...).
+#: Errors segycore itself raises (bad input, cancel) are never retried.
+TASK_RETRIES = 2
+#: ``scheme://location`` (tcp, tls, ws, wss, ucx, inproc) or ``host:port``.
+_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ws|wss|ucx|inproc)://\S+|[^\s/:]+:\d+)$")
+
+
+class ClusterError(SegycoreError):
+    """The cluster cannot run the job: unreachable scheduler, missing path, dead worker."""
+
+
+def distributed_module() -> ModuleType:
+    """``distributed``, or a :class:`ClusterError` saying how to install it."""
+    try:
+        import distributed
+    except ImportError:
+        raise ClusterError(MISSING_EXTRA) from None
+    return distributed
+
+
+def check_scheduler_address(address: object) -> str:
+    """Refuse what cannot be a scheduler address (``tcp://host:port``, ``host:port``)."""
+    if not isinstance(address, str) or not _ADDRESS.match(address.strip()):
+        raise ClusterError(
+            f"not a dask scheduler address: {address!r} (expected e.g. tcp://host:8786)"
+        )
+    return address.strip()
+
+
+def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Client:
+    """A client of the scheduler at ``address``; a clear error if it cannot be reached."""
+    distributed = distributed_module()
+    address = check_scheduler_address(address)
+    try:
+        client = distributed.Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise ClusterError(
+            f"cannot reach the dask scheduler at {address} within {timeout:g} s: {exc}"
+        ) from None
+    return client
+
+
+# -- planning -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RangePlan:
+    """Trace ranges of one parallel stage: ``ranges`` run together, then ``seams``.
+
+    Every range of ``ranges`` writes bytes on pages no other range of ``ranges`` touches;
+    a seam holds the traces around a boundary that could not be put on a page boundary
+    and runs once the ranges are done, so no page is ever written by two tasks at once.
+    """
+
+    ranges: tuple[tuple[int, int], ...]
+    seams: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def ordered(self) -> list[tuple[int, int]]:
+        """Every range of the plan, in trace order."""
+        return sorted(self.ranges + self.seams)
+
+
+def plan_ranges(
+    n_traces: int,
+    first_byte: int,
+    bytes_per_trace: int,
+    threads: int,
+    task_bytes: int = DEFAULT_TASK_BYTES,
+    page: int = mmap.PAGESIZE,
+) -> RangePlan:
+    """Split ``range(n_traces)`` into page-aligned ranges of about ``task_bytes`` each.
+
+    Trace ``i`` occupies output bytes ``first_byte + i * bytes_per_trace`` onwards. There
+    are at least ``MIN_TASKS_PER_THREAD * threads`` ranges (fewer only when there are
+    fewer traces than that); each boundary is moved forward to the first trace that
+    starts on a page boundary, or, where the layout has none nearby, becomes a seam.
+    """
+    if n_traces <= 0:
+        return RangePlan(())
+    if bytes_per_trace <= 0 or threads < 1 or task_bytes < 1 or page < 1:
+        raise ValueError("bytes per trace, threads, task bytes and page must be positive")
+    total = n_traces * bytes_per_trace
+    parts = max(math.ceil(total / task_bytes), MIN_TASKS_PER_THREAD * threads)
+    parts = min(parts, n_traces)
+    # Boundaries b with (first_byte + b * bytes_per_trace) % page == 0 repeat every
+    # `period` traces, if there are any (first_byte must be a multiple of the gcd).
+    g = math.gcd(bytes_per_trace, page)
+    period = page // g
+    aligned = first_byte % g == 0
+    ranges: list[tuple[int, int]] = []
+    seams: list[tuple[int, int]] = []
+    start = 0
+    for k in range(1, parts):
+        nominal = n_traces * k // parts
+        if nominal <= start:
+            continue
+        if aligned:
+            offset = (first_byte + nominal * bytes_per_trace) % page
+            # traces to advance so that the boundary lands on a page start
+            step = (
+                0
+                if offset == 0
+                else next(
+                    s for s in range(1, period + 1) if (offset + s * bytes_per_trace) % page == 0
+                )
+            )
+            boundary = nominal + step
+            if boundary < n_traces and boundary > start:
+                ranges.append((start, boundary))
+                start = boundary
+            continue
+        # No aligned boundary: the traces touching the page around `nominal` form a seam.
+        byte = first_byte + nominal * bytes_per_trace
+        page_start = byte // page * page
+        lo = max(start, (page_start - first_byte) // bytes_per_trace)
+        hi = min(n_traces, -(-(page_start + page - first_byte) // bytes_per_trace))
+        if lo <= start or hi >= n_traces:
+            continue
+        ranges.append((start, lo))
+        seams.append((lo, hi))
+        start = hi
+    ranges.append((start, n_traces))
+    return RangePlan(tuple(ranges), tuple(seams))
+
+
+# -- the probe ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PathCheck:
+    """What a worker must see at ``path``: a file of ``size`` bytes with ``digest``
+    (of its first, middle and last :data:`PROBE_BYTES`), or a folder holding the token
+    file ``token`` with ``digest`` as its content."""
+
+    path: str
+    size: int
+    digest: str
+    token: str | None = None
+
+
+def _digest(path: Path, size: int) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as fh:
+        for offset in sorted({0, max(0, size // 2 - PROBE_BYTES // 2), max(0, size - PROBE_BYTES)}):
+            fh.seek(offset)
+            h.update(fh.read(PROBE_BYTES))
+    return h.hexdigest()
+
+
+def expect_file(path: Path) -> PathCheck:
+    """The check of a file every worker must read (the source, the dataset's traces)."""
+    path = Path(path).resolve()
+    size = path.stat().st_size
+    return PathCheck(str(path), size, _digest(path, size))
+
+
+def expect_folder(path: Path) -> PathCheck:
+    """Write a token file into ``path`` (a folder every worker writes into) and return its
+    check; the caller removes the token (``Path(check.path, check.token)``) afterwards."""
+    path = Path(path).resolve()
+    token = f".segycore-probe-{secrets.token_hex(8)}"
+    content = secrets.token_bytes(32)
+    with open(path / token, "wb") as fh:
+        fh.write(content)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return PathCheck(
+        str(path), len(content), hashlib.blake2b(content, digest_size=16).hexdigest(), token
+    )
+
+
+def _boot_id() -> str:
+    """Identifies the running kernel: equal boot ids share one page cache (no fsync needed)."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return f"{socket.gethostname()}-unknown"
+
+
+def _probe(checks: Sequence[PathCheck]) -> tuple[str, list[str]]:
+    """Run on every worker: its boot id and what it sees differently from the driver."""
+    problems = []
+    for check in checks:
+        path = Path(check.path)
+        try:
+            if check.token is not None:
+                target = path / check.token
+                data = target.read_bytes()
+                digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+                if digest != check.digest:
+                    problems.append(f"{path} is a different folder there (its probe token differs)")
+                elif not os.access(path, os.W_OK | os.X_OK):
+                    problems.append(f"{path} is not writable there")
+            else:
+                size = path.stat().st_size
+                if size != check.size:
+                    problems.append(f"{path} has {size} bytes there, not {check.size}")
+                elif _digest(path, size) != check.digest:
+                    problems.append(f"{path} has a different content there")
+        except OSError as exc:
+            what = "the probe token of " if check.token is not None else ""
+            problems.append(f"cannot read {what}{path} there: {exc.strerror or exc}")
+    return _boot_id(), problems
+
+
+def probe_workers(client: Client, checks: Sequence[PathCheck]) -> dict[str, str]:
+    """Check that every worker sees each path as the driver does; their boot ids.
+
+    Raises
+    ------
+    ClusterError
+        When there are no workers, or a worker cannot see a path (one message naming
+        the worker and the path, and how many others failed).
+    """
+    workers = client.scheduler_info().get("workers", {})
+    if not workers:
+        raise ClusterError(f"the dask scheduler at {client.scheduler.address} has no workers")
+    replies = client.run(_probe, list(checks), on_error="return")
+    failures = []
+    boot_ids = {}
+    for worker, reply in sorted(replies.items()):
+        if isinstance(reply, BaseException):
+            failures.append(f"worker {worker} could not run the probe: {reply}")
+            continue
+        boot_ids[worker] = reply[0]
+        failures += [f"worker {worker}: {problem}" for problem in reply[1]]
+    if failures:
+        more = f" (and {len(failures) - 1} more problems)" if len(failures) > 1 else ""
+        raise ClusterError(
+            f"{failures[0]}{more}; every worker must see the source and the destination's "
+            "folder at the same path (a shared filesystem)"
+        )
+    return boot_ids
+
+
+# -- the task side ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TaskInfo:
+    """What the driver tells every task besides its own spec (plain data)."""
+
+    topic: str
+    cancel_event: str
+    driver_boot_id: str
+    rate_limit: float | None = None
+
+
+class _ClusterCancel:
+    """Duck-types the ``threading.Event`` a :class:`WorkerContext` checks: ``is_set`` asks
+    the job's distributed Event at most every :data:`REPORT_SECONDS`; ``wait`` sleeps."""
+
+    def __init__(self, name: str) -> None:
+        self._event = distributed_module().Event(name)
+        self._checked = 0.0
+        self._set = False
+
+    def is_set(self, fresh: bool = False) -> bool:
+        now = time.monotonic()
+        if not self._set and (fresh or now - self._checked >= REPORT_SECONDS):
+            self._checked = now
+            self._set = bool(self._event.is_set())
+        return self._set
+
+    def wait(self, timeout: float | None = None) -> bool:
+        deadline = time.monotonic() + (timeout or 0.0)
+        while not self.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            time.sleep(min(left, REPORT_SECONDS))
+        return self._set
+
+
+class TaskReporter:
+    """A task's progress events: ``(task, run, traces done, bytes done)`` at most every
+    :data:`REPORT_SECONDS`, plus one at the start and one at the end."""
+
+    def __init__(self, info: TaskInfo, task: int) -> None:
+        self._worker = distributed_module().get_worker()
+        self._info = info
+        self._task = task
+        self._run = secrets.token_hex(4)  # a re-run after a worker died starts afresh
+        self._last = 0.0
+
+    def report(self, done: int, nbytes: int, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._last >= REPORT_SECONDS:
+            self._last = now
+            self._worker.log_event(
+                self._info.topic,
+                {"task": self._task, "run": self._run, "done": done, "bytes": nbytes},
+            )
+
+
+@dataclass
+class _TaskContext(WorkerContext):
+    """The coordinators' :class:`WorkerContext`, reporting through a :class:`TaskReporter`."""
+
+    reporter: TaskReporter | None = field(default=None, repr=False)
+
+    def advance(self, traces: int, nbytes: int = 0) -> None:
+        super().advance(traces, nbytes)
+        if self.reporter is not None:
+            self.reporter.report(self.done, self.bytes_done)
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """A task's SegycoreError, returned rather than raised so the scheduler never retries it."""
+
+    error: SegycoreError
+
+
+def _run_task(
+    fn: Callable[[Any, WorkerContext], Any],
+    spec: Any,
+    index: int,
+    start: int,
+    stop: int,
+    info: TaskInfo,
+) -> Any:
+    """The function every task runs: check cancel, run ``fn`` on a context, report."""
+    cancel = _ClusterCancel(info.cancel_event)
+    if cancel.is_set(fresh=True):
+        return _Failed(JobCancelled("cancelled by the user"))
+    reporter = TaskReporter(info, index)
+    reporter.report(0, 0, force=True)
+    ctx = _TaskContext(
+        index,
+        start,
+        stop,
+        cancel,
+        threading.Event(),
+        RateLimiter(info.rate_limit),  # type: ignore[arg-type]
+        reporter=reporter,
+    )
+    try:
+        result = fn(spec, ctx)
+    except SegycoreError as exc:
+        return _Failed(exc)
+    finally:
+        reporter.report(ctx.done, ctx.bytes_done, force=True)
+    return result
+
+
+def _executing(prefix: str, dask_worker: Any = None) -> list[str]:
+    """Run on every worker: keys of the job's tasks its threads are still executing."""
+    state = dask_worker.state
+    running = list(state.executing) + list(getattr(state, "long_running", ()))
+    return [str(ts.key) for ts in running if str(ts.key).startswith(prefix)]
+
+
+def _fsync_paths(paths: Sequence[Path]) -> None:
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+# -- the driver side ----------------------------------------------------------------------
+class _Progress:
+    """The tasks' events summed into one :class:`ParallelProgress`."""
+
+    def __init__(self, sizes: Sequence[int]) -> None:
+        self.sizes = list(sizes)
+        self.total = sum(sizes)
+        self._lock = threading.Lock()
+        self._done: dict[int, tuple[str, int, int]] = {}
+        self._finished: set[int] = set()
+        self._started = time.monotonic()
+
+    def on_event(self, event: tuple[float, Any]) -> None:
+        """The subscribe_topic handler (runs in the client's event loop thread)."""
+        msg = event[1]
+        if not isinstance(msg, dict) or msg.get("task") not in range(len(self.sizes)):
+            return
+        with self._lock:
+            if msg["task"] not in self._finished:
+                self._done[msg["task"]] = (str(msg["run"]), int(msg["done"]), int(msg["bytes"]))
+
+    def finish(self, task: int) -> None:
+        with self._lock:
+            self._finished.add(task)
+            run, _, nbytes = self._done.get(task, ("", 0, 0))
+            self._done[task] = (run, self.sizes[task], nbytes)
+
+    def record(self) -> ParallelProgress:
+        with self._lock:
+            done = sum(d for _, d, _ in self._done.values())
+            nbytes = sum(b for _, _, b in self._done.values())
+            active = len(self._done.keys() - self._finished)
+        elapsed = time.monotonic() - self._started
+        eta = (self.total - done) * elapsed / done if done and elapsed > 0 else None
+        return ParallelProgress(done, self.total, active, eta, nbytes)
+
+
+class ClusterSession:
+    """One job's connection to a cluster: probe, run stages as tasks, stop cleanly.
+
+    Parameters
+    ----------
+    address
+        The scheduler, ``tcp://host:port``.
+    cancel
+        The job's cancel flag (the coordinator's); set, it stops the running stage.
+    rate_limit
+        The job's I/O cap in MB/s, shared out evenly between the cluster's threads.
+    task_bytes
+        Output bytes per task (see :func:`plan_ranges`).
+    """
+
+    def __init__(
+        self,
+        address: str,
+        cancel: threading.Event,
+        rate_limit: float | None = None,
+        task_bytes: int = DEFAULT_TASK_BYTES,
+        connect_timeout: float = CONNECT_TIMEOUT,
+    ) -> None:
+        self.address = check_scheduler_address(address)
+        self.cancel = cancel
+        self.rate_limit = rate_limit
+        self.task_bytes = task_bytes
+        self.job_id = f"{os.getpid()}-{secrets.token_hex(4)}"
+        self.client = connect(self.address, connect_timeout)
+        self.boot_ids: dict[str, str] = {}
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # a client whose scheduler died
+            self.client.close()
+
+    def __enter__(self) -> ClusterSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def threads(self) -> int:
+        """Worker threads of the cluster now."""
+        workers = self.client.scheduler_info().get("workers", {})
+        return max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
+
+    def probe(self, files: Sequence[Path], folders: Sequence[Path]) -> None:
+        """Check every worker sees ``files`` (same content) and ``folders`` (same folder)."""
+        checks = [expect_file(p) for p in files]
+        tokens = []
+        try:
+            for folder in folders:
+                check = expect_folder(folder)
+                tokens.append(Path(check.path, check.token or ""))
+                checks.append(check)
+            self.boot_ids = probe_workers(self.client, checks)
+        finally:
+            for token in tokens:
+                token.unlink(missing_ok=True)
+
+    @property
+    def needs_fsync(self) -> bool:
+        """Whether some worker runs on another kernel than the driver (its page cache
+        is not the driver's: tasks must fsync before the driver reads)."""
+        return any(b != _boot_id() for b in self.boot_ids.values())
+
+    def run_stage(
+        self,
+        stage: str,
+        fn: Callable[[Any, WorkerContext], Any],
+        spec: Any,
+        plan: RangePlan,
+        progress: Callable[[ParallelProgress], None] | None = None,
+    ) -> list[Any]:
+        """Run ``fn(spec, ctx)`` once per range of ``plan`` on the cluster.
+
+        Returns the results in trace order. Raises :class:`JobCancelled` when the cancel
+        flag was set, the first task's error, or a :class:`ClusterError` when workers or
+        the scheduler died; in every case only once no task of the job is running.
+        """
+        distributed = distributed_module()
+        ordered = plan.ordered
+        waves = [plan.ranges, plan.seams]
+        prefix = f"segycore-{self.job_id}-{stage}-"
+        info = TaskInfo(
+            topic=f"segycore-{self.job_id}-{stage}",
+            cancel_event=f"segycore-{self.job_id}-cancel",
+            driver_boot_id=_boot_id(),
+            rate_limit=None if self.rate_limit is None else self.rate_limit / self.threads,
+        )
+        sums = _Progress([b - a for a, b in ordered])
+        event = distributed.Event(info.cancel_event, client=self.client)
+        self.client.subscribe_topic(info.topic, sums.on_event)
+        results: dict[int, Any] = {}
+        try:
+            for wave in waves:
+                if not wave:
+                    continue
+                indices = [ordered.index(r) for r in wave]
+                futures = {
+                    i: self.client.submit(
+                        _run_task,
+                        fn,
+                        spec,
+                        i,
+                        *ordered[i],
+                        info,
+                        key=f"{prefix}{i}",
+                        retries=TASK_RETRIES,
+                        pure=False,
+                    )
+                    for i in indices
+                }
+                try:
+                    self._await(futures, sums, progress, results)
+                except BaseException:
+                    self._stop(event, list(futures.values()), prefix)
+                    raise
+        finally:
+            self._unsubscribe(info.topic)
+            if progress is not None:
+                progress(sums.record())
+        return [results[i] for i in range(len(ordered))]
+
+    def _await(
+        self,
+        futures: dict[int, Any],
+        sums: _Progress,
+        progress: Callable[[ParallelProgress], None] | None,
+        results: dict[int, Any],
+    ) -> None:
+        distributed = distributed_module()
+        pending = dict(futures)
+        while pending:
+            if self.cancel.is_set():
+                raise JobCancelled("cancelled by the user")
+            for i, future in list(pending.items()):
+                status = future.status
+                if status == "pending":
+                    continue
+                del pending[i]
+                if status == "finished":
+                    value = future.result()
+                    if isinstance(value, _Failed):
+                        raise value.error
+                    results[i] = value
+                    sums.finish(i)
+                    continue
+                try:
+                    exc = future.exception(timeout=5)
+                except distributed.client.FutureCancelledError as cancelled:
+                    exc = cancelled
+                except Exception as other:  # lost connection, timeouts
+                    exc = other
+                raise self._fault(future.key, exc)
+            if progress is not None:
+                progress(sums.record())
+            time.sleep(POLL_SECONDS)
+
+    def _fault(self, key: str, exc: BaseException | None) -> BaseException:
+        """The error a failed future stands for, with what died in its message."""
+        distributed = distributed_module()
+        if isinstance(exc, distributed.KilledWorker):
+            worker = getattr(exc.last_worker, "address", exc.last_worker)
+            return ClusterError(
+                f"the dask workers running task {key} died {exc.allowed_failures + 1} times "
+                f"(last: worker {worker}); the scheduler gave up on it"
+            )
+        if isinstance(exc, distributed.client.FutureCancelledError | TimeoutError) or (
+            self.client.status not in ("running", "connecting")
+        ):
+            return ClusterError(
+                f"lost the dask scheduler at {self.address} while task {key} ran ({exc})"
+            )
+        if exc is None:
+            return ClusterError(f"task {key} failed on the cluster without an error")
+        return exc
+
+    def _stop(self, event: Any, futures: Sequence[Any], prefix: str) -> None:
+        """Stop the job's tasks: set the Event, cancel what has not started, and wait until
+        no worker executes a task of the job (a cancelled running task keeps running in
+        distributed). Best effort when the scheduler is gone: then nothing can be asked."""
+        try:
+            event.set()
+            self.client.cancel([f for f in futures if not f.done()])
+            deadline = time.monotonic() + STOP_TIMEOUT
+            quiet = 0
+            while time.monotonic() < deadline and quiet < 2:
+                running = self.client.run(_executing, prefix, on_error="ignore")
+                quiet = quiet + 1 if not any(running.values()) else 0
+                time.sleep(POLL_SECONDS)
+        except Exception:  # the scheduler is gone: no task can be asked
+            pass
+        finally:
+            with contextlib.suppress(Exception):
+                event.clear()  # frees the Event's state on the scheduler
+
+    def _unsubscribe(self, topic: str) -> None:
+        with contextlib.suppress(Exception):  # the scheduler is gone
+            self.client.unsubscribe_topic(topic)
+
+
+# -- the coordinators' parallel stages as tasks --------------------------------------------
+@dataclass(frozen=True)
+class ImportTask:
+    """Plain data for one import task: the job's config and where the driver writes."""
+
+    config: Any  # ImportConfig (picklable: paths, numbers, strings)
+    staging: str
+    traces_path: str
+    data_start: int
+    fsync: bool
+
+
+def _import_task(spec: ImportTask, ctx: WorkerContext) -> ImportWorkerResult:
+    """Convert one trace range on a worker with the import coordinator's own code path."""
+    from .importer import ParallelImportCoordinator
+
+    coordinator = ParallelImportCoordinator(replace(spec.config, scheduler=None))
+    coordinator.staging = Path(spec.staging)
+    result = coordinator._import_range(ctx, Path(spec.traces_path), spec.data_start)
+    if spec.fsync:
+        _fsync_paths([Path(spec.traces_path), *result.header_segments])
+    return result
+
+
+def import_on_cluster(
+    coordinator: ParallelImportCoordinator,
+    traces_path: Path,
+    data_start: int,
+    progress: Callable[[ParallelProgress], None] | None = None,
+) -> list[ImportWorkerResult]:
+    """The import's parallel stage on the cluster of ``coordinator.config.scheduler``."""
+    config = coordinator.config
+    layout = coordinator.layout
+    with ClusterSession(config.scheduler, coordinator._cancel, config.rate_limit) as session:
+        session.probe([coordinator.source], [coordinator.staging])
+        row_bytes = layout.n_samples * layout.format.dtype.itemsize
+        plan = plan_ranges(layout.n_traces, data_start, row_bytes, session.threads)
+        spec = ImportTask(
+            config, str(coordinator.staging), str(traces_path), data_start, session.needs_fsync
+        )
+        return session.run_stage("import", _import_task, spec, plan, progress)
+
+
+@dataclass(frozen=True)
+class ExportTask:
+    """Plain data for one export task: the job's config and the staged output file."""
+
+    config: Any  # ExportConfig
+    staged_file: str
+    fsync: bool
+
+
+def _export_task(spec: ExportTask, ctx: WorkerContext) -> None:
+    """Encode one trace range on a worker with the export coordinator's own code path."""
+    from .exporter import ParallelExportCoordinator
+
+    coordinator = ParallelExportCoordinator(replace(spec.config, scheduler=None))
+    coordinator.staged_file = Path(spec.staged_file)
+    coordinator._export_range(ctx)
+    if spec.fsync:
+        _fsync_paths([Path(spec.staged_file)])
+
+
+def export_on_cluster(
+    coordinator: ParallelExportCoordinator,
+    progress: Callable[[ParallelProgress], None] | None = None,
+) -> None:
+    """The export's parallel stage on the cluster, into the pre-sized staged file."""
+    config = coordinator.config
+    with ClusterSession(config.scheduler, coordinator._cancel, config.rate_limit) as session:
+        session.probe(
+            [coordinator.dataset.path / "traces.npy", coordinator.dataset.headers_path],
+            [coordinator.staged_file.parent],
+        )
+        plan = plan_ranges(
+            coordinator.dataset.n_traces,
+            len(coordinator.file_header()),
+            coordinator.trace_size,
+            session.threads,
+        )
+        spec = ExportTask(config, str(coordinator.staged_file), session.needs_fsync)
+        session.run_stage("export", _export_task, spec, plan, progress)
