@@ -62,6 +62,7 @@ __all__ = [
     "RangePlan",
     "TaskReporter",
     "check_scheduler_address",
+    "configured_task_bytes",
     "connect",
     "distributed_module",
     "export_on_cluster",
@@ -73,6 +74,9 @@ MISSING_EXTRA = "--scheduler needs the dask extra: pip install segycore[dask]"
 #: Bytes of output per task: large enough that scheduling costs nothing, small enough
 #: that a re-run after a worker died repeats little and the tasks balance.
 DEFAULT_TASK_BYTES = 256 * 2**20
+#: Environment variable overriding :data:`DEFAULT_TASK_BYTES`, in MB (a tuning knob for
+#: a cluster's deployment; ``benchmarks/bench_cluster.py`` measures the choice).
+TASK_MB_VARIABLE = "SEGYCORE_TASK_MB"
 #: Tasks per worker thread at least, so a slow worker does not hold up the end.
 MIN_TASKS_PER_THREAD = 3
 #: A task reports (and checks cancel) at most this often.
@@ -89,6 +93,20 @@ PROBE_BYTES = 64 * 1024
 TASK_RETRIES = 2
 #: ``scheme://location`` (tcp, tls, ws, wss, ucx, inproc) or ``host:port``.
 _ADDRESS = re.compile(r"^(?:(?:tcp|tls|ws|wss|ucx|inproc)://\S+|[^\s/:]+:\d+)$")
+
+
+def configured_task_bytes() -> int:
+    """Output bytes per task: ``$SEGYCORE_TASK_MB`` MB if set, else the default."""
+    value = os.environ.get(TASK_MB_VARIABLE, "").strip()
+    if not value:
+        return DEFAULT_TASK_BYTES
+    try:
+        megabytes = float(value)
+    except ValueError:
+        megabytes = 0.0
+    if not megabytes > 0:
+        raise ClusterError(f"{TASK_MB_VARIABLE} must be a positive number of MB, not {value!r}")
+    return max(1, int(megabytes * 2**20))
 
 
 class ClusterError(SegycoreError):
@@ -113,10 +131,12 @@ def check_scheduler_address(address: object) -> str:
     return address.strip()
 
 
-def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Client:
-    """A client of the scheduler at ``address``; a clear error if it cannot be reached."""
+def connect(address: str, timeout: float | None = None) -> Client:
+    """A client of the scheduler at ``address``; a clear error if it cannot be reached
+    within ``timeout`` seconds (default :data:`CONNECT_TIMEOUT`)."""
     distributed = distributed_module()
     address = check_scheduler_address(address)
+    timeout = CONNECT_TIMEOUT if timeout is None else timeout
     try:
         client = distributed.Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError) as exc:
@@ -490,7 +510,7 @@ class ClusterSession:
     rate_limit
         The job's I/O cap in MB/s, shared out evenly between the cluster's threads.
     task_bytes
-        Output bytes per task (see :func:`plan_ranges`).
+        Output bytes per task (see :func:`plan_ranges`); default :func:`configured_task_bytes`.
     """
 
     def __init__(
@@ -498,13 +518,13 @@ class ClusterSession:
         address: str,
         cancel: threading.Event,
         rate_limit: float | None = None,
-        task_bytes: int = DEFAULT_TASK_BYTES,
-        connect_timeout: float = CONNECT_TIMEOUT,
+        task_bytes: int | None = None,
+        connect_timeout: float | None = None,
     ) -> None:
         self.address = check_scheduler_address(address)
         self.cancel = cancel
         self.rate_limit = rate_limit
-        self.task_bytes = task_bytes
+        self.task_bytes = task_bytes or configured_task_bytes()
         self.job_id = f"{os.getpid()}-{secrets.token_hex(4)}"
         self.client = connect(self.address, connect_timeout)
         self.boot_ids: dict[str, str] = {}
@@ -538,6 +558,10 @@ class ClusterSession:
         finally:
             for token in tokens:
                 token.unlink(missing_ok=True)
+
+    def plan(self, n_traces: int, first_byte: int, bytes_per_trace: int) -> RangePlan:
+        """The stage's ranges for this cluster's threads (see :func:`plan_ranges`)."""
+        return plan_ranges(n_traces, first_byte, bytes_per_trace, self.threads, self.task_bytes)
 
     @property
     def needs_fsync(self) -> bool:
@@ -615,6 +639,8 @@ class ClusterSession:
         while pending:
             if self.cancel.is_set():
                 raise JobCancelled("cancelled by the user")
+            if not self._connected():
+                raise self._fault(next(iter(pending.values())).key, None)
             for i, future in list(pending.items()):
                 status = future.status
                 if status == "pending":
@@ -647,20 +673,23 @@ class ClusterSession:
                 f"the dask workers running task {key} died {exc.allowed_failures + 1} times "
                 f"(last: worker {worker}); the scheduler gave up on it"
             )
-        if isinstance(exc, distributed.client.FutureCancelledError | TimeoutError) or (
-            self.client.status not in ("running", "connecting")
-        ):
+        cancelled = isinstance(exc, distributed.client.FutureCancelledError | TimeoutError)
+        if exc is None or cancelled or not self._connected():
+            why = f": {exc}" if exc is not None else ""
             return ClusterError(
-                f"lost the dask scheduler at {self.address} while task {key} ran ({exc})"
+                f"lost the dask scheduler at {self.address} while task {key} ran{why}"
             )
-        if exc is None:
-            return ClusterError(f"task {key} failed on the cluster without an error")
         return exc
+
+    def _connected(self) -> bool:
+        return self.client.status == "running"
 
     def _stop(self, event: Any, futures: Sequence[Any], prefix: str) -> None:
         """Stop the job's tasks: set the Event, cancel what has not started, and wait until
         no worker executes a task of the job (a cancelled running task keeps running in
         distributed). Best effort when the scheduler is gone: then nothing can be asked."""
+        if not self._connected():
+            return  # the scheduler is gone: there is no one to ask (docs/cluster.md)
         try:
             event.set()
             self.client.cancel([f for f in futures if not f.done()])
@@ -717,7 +746,7 @@ def import_on_cluster(
     with ClusterSession(config.scheduler, coordinator._cancel, config.rate_limit) as session:
         session.probe([coordinator.source], [coordinator.staging])
         row_bytes = layout.n_samples * layout.format.dtype.itemsize
-        plan = plan_ranges(layout.n_traces, data_start, row_bytes, session.threads)
+        plan = session.plan(layout.n_traces, data_start, row_bytes)
         spec = ImportTask(
             config, str(coordinator.staging), str(traces_path), data_start, session.needs_fsync
         )
@@ -755,11 +784,8 @@ def export_on_cluster(
             [coordinator.dataset.path / "traces.npy", coordinator.dataset.headers_path],
             [coordinator.staged_file.parent],
         )
-        plan = plan_ranges(
-            coordinator.dataset.n_traces,
-            len(coordinator.file_header()),
-            coordinator.trace_size,
-            session.threads,
+        plan = session.plan(
+            coordinator.dataset.n_traces, len(coordinator.file_header()), coordinator.trace_size
         )
         spec = ExportTask(config, str(coordinator.staged_file), session.needs_fsync)
         session.run_stage("export", _export_task, spec, plan, progress)

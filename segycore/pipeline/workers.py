@@ -48,13 +48,10 @@ def check_scheduler_option(scheduler: str | None) -> None:
     """Refuse a scheduler address that cannot be one, or one without the dask extra."""
     if scheduler is None:
         return
-    import importlib.util
-
-    from .cluster import MISSING_EXTRA, ClusterError, check_scheduler_address
+    from .cluster import check_scheduler_address, distributed_module
 
     check_scheduler_address(scheduler)
-    if importlib.util.find_spec("distributed") is None:
-        raise ClusterError(MISSING_EXTRA)
+    distributed_module()
 
 
 def split_range(n: int, parts: int) -> list[tuple[int, int]]:
