@@ -513,3 +513,85 @@ def test_a_worker_that_cannot_see_the_folder(survey: Path, tmp_path: Path) -> No
     finally:
         _stop(scheduler, *([worker] if worker else []))
     assert sorted(p.name for p in out.iterdir()) == []  # the token and the staging are gone
+
+
+# -- the supervisor as driver: job API and command line ---------------------------------------
+@pytest.mark.slow
+def test_job_progress_lands_in_the_block(
+    survey: Path, tmp_path: Path, procs: distributed.LocalCluster
+) -> None:
+    from segycore.runtime.jobs import start_import
+
+    config = ImportConfig(survey, tmp_path / "ds", scheduler=procs.scheduler_address, rate_limit=40)
+    snapshots = []
+    with start_import(config) as job:
+        while (snap := job.snapshot()).state not in ("done", "failed", "cancelled"):
+            snapshots.append(snap)
+            time.sleep(0.02)
+    assert snap.state == "done", snap.error
+    parallel = [s for s in snapshots if s.stage_index == 0 and s.state == "running"]
+    assert any(0 < s.stages[0].done < 10_000 and s.active_workers >= 1 for s in parallel)
+    assert any(s.eta_seconds is not None and s.eta_seconds > 0 for s in parallel)
+    _assert_same_dataset(_import(survey, tmp_path / "threads.ds", workers=2), tmp_path / "ds")
+
+
+@pytest.mark.slow
+def test_cli_import_and_export_on_a_cluster(
+    survey: Path, tmp_path: Path, procs: distributed.LocalCluster
+) -> None:
+    from segycore.cli import main
+
+    address = procs.scheduler_address
+    assert main(["import", str(survey), str(tmp_path / "c.ds"), "--scheduler", address]) == 0
+    assert (
+        main(["export", str(tmp_path / "c.ds"), str(tmp_path / "c.sgy"), "--scheduler", address])
+        == 0
+    )
+    assert filecmp.cmp(survey, tmp_path / "c.sgy", shallow=False)  # IBM floats round trip
+    _assert_same_dataset(_import(survey, tmp_path / "t.ds", workers=2), tmp_path / "c.ds")
+
+
+def test_cli_refuses_a_bad_scheduler_address(
+    survey: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from segycore.cli import main
+
+    assert main(["import", str(survey), str(tmp_path / "ds"), "--scheduler", "nowhere"]) == 1
+    assert "error: not a dask scheduler address: 'nowhere'" in capsys.readouterr().err
+    assert not (tmp_path / "ds").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_a_cluster_job(
+    survey: Path, tmp_path: Path, procs: distributed.LocalCluster
+) -> None:
+    """SIGINT to the command's process group, as a terminal sends it: exit 130 within a
+    few seconds, no task of the job left on the cluster, nothing written."""
+    cli = _spawn(
+        [
+            sys.executable,
+            "-m",
+            "segycore.cli",
+            "import",
+            str(survey),
+            str(tmp_path / "ds"),
+            "--scheduler",
+            procs.scheduler_address,
+            "--rate-limit",
+            "4",
+            "--quiet",
+        ],
+        start_new_session=True,
+    )
+    try:
+        _wait_for(lambda: bool(_job_tasks(procs)[1]), 60)  # a task of the job is running
+        os.killpg(cli.pid, signal.SIGINT)
+        started = time.monotonic()
+        code = cli.wait(30)
+        assert time.monotonic() - started < 5
+        assert code == 130
+    finally:
+        _stop(cli)
+    assert _job_tasks(procs) == ([], {})
+    assert not (tmp_path / "ds").exists()
+    assert_no_staging(tmp_path)
