@@ -8,6 +8,7 @@ about half a second (measured in ``benchmarks/``).
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -45,13 +46,21 @@ def check_job_options(
 
 
 def check_scheduler_option(scheduler: str | None) -> None:
-    """Refuse a scheduler address that cannot be one, or one without the dask extra."""
+    """Refuse a scheduler address that cannot be one, or one without the dask extra.
+
+    Cheap (no import of distributed): a GUI builds configs in its event-loop thread.
+    """
     if scheduler is None:
         return
-    from .cluster import check_scheduler_address, distributed_module
+    from .cluster import MISSING_EXTRA, ClusterError, check_scheduler_address
 
     check_scheduler_address(scheduler)
-    distributed_module()
+    try:
+        found = importlib.util.find_spec("distributed") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise ClusterError(MISSING_EXTRA)
 
 
 def split_range(n: int, parts: int) -> list[tuple[int, int]]:

@@ -47,7 +47,7 @@ def _local_cluster(processes: bool = True, **options: Any) -> distributed.LocalC
     if processes:
         options["host"] = "127.0.0.1"
     return distributed.LocalCluster(
-        processes=processes, dashboard_address=None, silence_logs=50, **options
+        processes=processes, dashboard_address="127.0.0.1:0", silence_logs=50, **options
     )
 
 
