@@ -43,6 +43,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ..errors import JobCancelled, SegycoreError
+from ..storage.staging import staging_path
 from .stages import ParallelProgress
 from .workers import RateLimiter, WorkerContext
 
@@ -257,19 +258,19 @@ def expect_file(path: Path) -> PathCheck:
     return PathCheck(str(path), size, _digest(path, size))
 
 
-def expect_folder(path: Path) -> PathCheck:
-    """Write a token file into ``path`` (a folder every worker writes into) and return its
-    check; the caller removes the token (``Path(check.path, check.token)``) afterwards."""
+def expect_folder(path: Path, token: str | None = None) -> PathCheck:
+    """Write a token file (named ``token``, default a hidden random name) into ``path``,
+    a folder every worker writes into, and return its check; the caller removes the
+    token (``Path(check.path, check.token)``) afterwards."""
     path = Path(path).resolve()
-    token = f".segycore-probe-{secrets.token_hex(8)}"
+    token = token or f".segycore-probe-{secrets.token_hex(8)}"
     content = secrets.token_bytes(32)
     with open(path / token, "wb") as fh:
         fh.write(content)
         fh.flush()
         os.fsync(fh.fileno())
-    return PathCheck(
-        str(path), len(content), hashlib.blake2b(content, digest_size=16).hexdigest(), token
-    )
+    digest = hashlib.blake2b(content, digest_size=16).hexdigest()
+    return PathCheck(str(path), len(content), digest, token)
 
 
 def _boot_id() -> str:
@@ -545,13 +546,16 @@ class ClusterSession:
         workers = self.client.scheduler_info().get("workers", {})
         return max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
 
-    def probe(self, files: Sequence[Path], folders: Sequence[Path]) -> None:
-        """Check every worker sees ``files`` (same content) and ``folders`` (same folder)."""
+    def probe(
+        self, files: Sequence[Path], folders: Sequence[Path], token: str | None = None
+    ) -> None:
+        """Check every worker sees ``files`` (same content) and ``folders`` (same folder),
+        through a token file named ``token`` (default a hidden random name) in each."""
         checks = [expect_file(p) for p in files]
         tokens = []
         try:
             for folder in folders:
-                check = expect_folder(folder)
+                check = expect_folder(folder, token)
                 tokens.append(Path(check.path, check.token or ""))
                 checks.append(check)
             self.boot_ids = probe_workers(self.client, checks)
@@ -783,6 +787,8 @@ def export_on_cluster(
         session.probe(
             [coordinator.dataset.path / "traces.npy", coordinator.dataset.headers_path],
             [coordinator.staged_file.parent],
+            # a staging name: a driver that dies here leaves nothing the next start keeps
+            staging_path(coordinator.destination, "probe").name,
         )
         plan = session.plan(
             coordinator.dataset.n_traces, len(coordinator.file_header()), coordinator.trace_size
