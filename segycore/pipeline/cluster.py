@@ -1,9 +1,12 @@
 """The cluster backend: the parallel stages as dask.distributed tasks, the caller as driver.
 
-The driver (the supervisor) plans page-aligned trace ranges, probes every worker for the
-shared filesystem, submits one task per range (plain data only: paths, offsets, trace
-ranges, the job's config), sums the tasks' progress events into a
-:class:`~segycore.pipeline.stages.ParallelProgress` and does the serial stages itself.
+:class:`ClusterBackend` is the :class:`~segycore.pipeline.workers.Backend` that
+``scheduler=`` selects. The driver (the supervisor) probes every worker for the shared
+filesystem, re-plans the coordinator's ranges into page-aligned ones, submits one task
+per range - the same pure task function the threads run (:mod:`segycore.pipeline.tasks`)
+over a copy of the same plain-data record (paths, offsets, its trace range; never
+arrays) -, sums the tasks' progress events into per-task statuses for the stage's
+report, and does the serial stages itself.
 
 - **Ranges**: a few hundred MB each, at least :data:`MIN_TASKS_PER_THREAD` per worker
   thread, their byte ranges in the output aligned to the page size so no two concurrent
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import math
 import mmap
 import os
@@ -37,37 +41,37 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import JobCancelled, SegycoreError
-from ..storage.staging import staging_path
-from .stages import ParallelProgress
-from .workers import RateLimiter, WorkerContext
+from ..format.spec import sample_format
+from .workers import ProgressSink, RateLimiter, WorkerStatus
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from distributed import Client
 
-    from .exporter import ParallelExportCoordinator
-    from .importer import ImportWorkerResult, ParallelImportCoordinator
+T = TypeVar("T")
+R = TypeVar("R")
 
 __all__ = [
     "DEFAULT_TASK_BYTES",
     "MIN_TASKS_PER_THREAD",
     "MISSING_EXTRA",
+    "ClusterBackend",
     "ClusterError",
     "ClusterSession",
     "PathCheck",
     "RangePlan",
     "TaskReporter",
     "check_scheduler_address",
+    "check_scheduler_option",
+    "cluster_backend",
     "configured_task_bytes",
     "connect",
     "distributed_module",
-    "export_on_cluster",
-    "import_on_cluster",
     "plan_ranges",
 ]
 
@@ -340,17 +344,18 @@ def probe_workers(client: Client, checks: Sequence[PathCheck]) -> dict[str, str]
 # -- the task side ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TaskInfo:
-    """What the driver tells every task besides its own spec (plain data)."""
+    """What the driver tells every task besides its own record (plain data)."""
 
     topic: str
     cancel_event: str
-    driver_boot_id: str
+    fsync: bool
     rate_limit: float | None = None
 
 
 class _ClusterCancel:
-    """Duck-types the ``threading.Event`` a :class:`WorkerContext` checks: ``is_set`` asks
-    the job's distributed Event at most every :data:`REPORT_SECONDS`; ``wait`` sleeps."""
+    """The job's distributed Event as a task sees it: :meth:`is_set` asks the scheduler
+    at most every :data:`REPORT_SECONDS`; :meth:`wait` (the rate limiter's pause) wakes
+    within that interval of a cancel."""
 
     def __init__(self, name: str) -> None:
         self._event = distributed_module().Event(name)
@@ -395,16 +400,29 @@ class TaskReporter:
             )
 
 
-@dataclass
-class _TaskContext(WorkerContext):
-    """The coordinators' :class:`WorkerContext`, reporting through a :class:`TaskReporter`."""
+class _TaskContext:
+    """The :class:`~segycore.pipeline.workers.TaskContext` of a task on a cluster worker:
+    progress events, the job's distributed cancel Event, the task's share of the rate cap."""
 
-    reporter: TaskReporter | None = field(default=None, repr=False)
+    def __init__(self, task: Any, info: TaskInfo, cancel: _ClusterCancel) -> None:
+        self.index, self.start, self.stop = task.index, task.start, task.stop
+        self.done = 0
+        self.bytes_done = 0
+        self._cancel = cancel
+        self._limiter = RateLimiter(info.rate_limit)
+        self.reporter = TaskReporter(info, task.index)
 
     def advance(self, traces: int, nbytes: int = 0) -> None:
-        super().advance(traces, nbytes)
-        if self.reporter is not None:
-            self.reporter.report(self.done, self.bytes_done)
+        self.done += traces
+        self.bytes_done += nbytes
+        self.reporter.report(self.done, self.bytes_done)
+        self.check_cancel()
+        self._limiter.consume(nbytes, self._cancel)  # type: ignore[arg-type]
+        self.check_cancel()
+
+    def check_cancel(self) -> None:
+        if self._cancel.is_set():
+            raise JobCancelled("cancelled by the user")
 
 
 @dataclass(frozen=True)
@@ -414,35 +432,30 @@ class _Failed:
     error: SegycoreError
 
 
-def _run_task(
-    fn: Callable[[Any, WorkerContext], Any],
-    spec: Any,
-    index: int,
-    start: int,
-    stop: int,
-    info: TaskInfo,
-) -> Any:
-    """The function every task runs: check cancel, run ``fn`` on a context, report."""
+def _written(task: Any, result: Any) -> list[Path]:
+    """The files a finished task wrote (fsynced when the driver runs on another kernel)."""
+    if hasattr(task, "traces_path") and hasattr(result, "header_segments"):  # import
+        return [Path(task.traces_path), *result.header_segments]
+    if hasattr(task, "output"):  # export
+        return [Path(task.output)]
+    return []
+
+
+def _run_task(fn: Callable[[Any, Any], Any], task: Any, info: TaskInfo) -> Any:
+    """What every task runs: check cancel, run ``fn(task, ctx)``, fsync, report the end."""
     cancel = _ClusterCancel(info.cancel_event)
     if cancel.is_set(fresh=True):
         return _Failed(JobCancelled("cancelled by the user"))
-    reporter = TaskReporter(info, index)
-    reporter.report(0, 0, force=True)
-    ctx = _TaskContext(
-        index,
-        start,
-        stop,
-        cancel,
-        threading.Event(),
-        RateLimiter(info.rate_limit),  # type: ignore[arg-type]
-        reporter=reporter,
-    )
+    ctx = _TaskContext(task, info, cancel)
+    ctx.reporter.report(0, 0, force=True)
     try:
-        result = fn(spec, ctx)
+        result = fn(task, ctx)
+        if info.fsync:
+            _fsync_paths(_written(task, result))
     except SegycoreError as exc:
         return _Failed(exc)
     finally:
-        reporter.report(ctx.done, ctx.bytes_done, force=True)
+        ctx.reporter.report(ctx.done, ctx.bytes_done, force=True)
     return result
 
 
@@ -464,43 +477,48 @@ def _fsync_paths(paths: Sequence[Path]) -> None:
 
 # -- the driver side ----------------------------------------------------------------------
 class _Progress:
-    """The tasks' events summed into one :class:`ParallelProgress`."""
+    """The tasks' events summed: per-task statuses for the stage's progress report."""
 
-    def __init__(self, sizes: Sequence[int]) -> None:
-        self.sizes = list(sizes)
-        self.total = sum(sizes)
+    def __init__(self, tasks: Sequence[Any]) -> None:
+        self.tasks = {t.index: t for t in tasks}
         self._lock = threading.Lock()
         self._done: dict[int, tuple[str, int, int]] = {}
         self._finished: set[int] = set()
-        self._started = time.monotonic()
 
     def on_event(self, event: tuple[float, Any]) -> None:
         """The subscribe_topic handler (runs in the client's event loop thread)."""
         msg = event[1]
-        if not isinstance(msg, dict) or msg.get("task") not in range(len(self.sizes)):
+        if not isinstance(msg, dict) or msg.get("task") not in self.tasks:
             return
         with self._lock:
             if msg["task"] not in self._finished:
                 self._done[msg["task"]] = (str(msg["run"]), int(msg["done"]), int(msg["bytes"]))
 
-    def finish(self, task: int) -> None:
+    def finish(self, index: int) -> None:
         with self._lock:
-            self._finished.add(task)
-            run, _, nbytes = self._done.get(task, ("", 0, 0))
-            self._done[task] = (run, self.sizes[task], nbytes)
+            self._finished.add(index)
+            task = self.tasks[index]
+            run, _, nbytes = self._done.get(index, ("", 0, 0))
+            self._done[index] = (run, task.stop - task.start, nbytes)
 
-    def record(self) -> ParallelProgress:
+    def statuses(self) -> list[WorkerStatus]:
+        """One status per task that has started: running, or done."""
         with self._lock:
-            done = sum(d for _, d, _ in self._done.values())
-            nbytes = sum(b for _, _, b in self._done.values())
-            active = len(self._done.keys() - self._finished)
-        elapsed = time.monotonic() - self._started
-        eta = (self.total - done) * elapsed / done if done and elapsed > 0 else None
-        return ParallelProgress(done, self.total, active, eta, nbytes)
+            return [
+                WorkerStatus(
+                    i,
+                    self.tasks[i].start,
+                    self.tasks[i].stop,
+                    done,
+                    nbytes,
+                    "done" if i in self._finished else "running",
+                )
+                for i, (_, done, nbytes) in sorted(self._done.items())
+            ]
 
 
 class ClusterSession:
-    """One job's connection to a cluster: probe, run stages as tasks, stop cleanly.
+    """One job's connection to a cluster: probe, run a stage's tasks, stop cleanly.
 
     Parameters
     ----------
@@ -560,8 +578,8 @@ class ClusterSession:
                 checks.append(check)
             self.boot_ids = probe_workers(self.client, checks)
         finally:
-            for token in tokens:
-                token.unlink(missing_ok=True)
+            for path in tokens:
+                path.unlink(missing_ok=True)
 
     def plan(self, n_traces: int, first_byte: int, bytes_per_trace: int) -> RangePlan:
         """The stage's ranges for this cluster's threads (see :func:`plan_ranges`)."""
@@ -576,66 +594,60 @@ class ClusterSession:
     def run_stage(
         self,
         stage: str,
-        fn: Callable[[Any, WorkerContext], Any],
-        spec: Any,
-        plan: RangePlan,
-        progress: Callable[[ParallelProgress], None] | None = None,
+        fn: Callable[[Any, Any], Any],
+        waves: Sequence[Sequence[Any]],
+        on_progress: ProgressSink | None = None,
     ) -> list[Any]:
-        """Run ``fn(spec, ctx)`` once per range of ``plan`` on the cluster.
+        """Run ``fn(task, ctx)`` for every task, wave after wave, on the cluster.
 
-        Returns the results in trace order. Raises :class:`JobCancelled` when the cancel
-        flag was set, the first task's error, or a :class:`ClusterError` when workers or
-        the scheduler died; in every case only once no task of the job is running.
+        Tasks are plain records with ``index``, ``start`` and ``stop``; the tasks of a
+        wave run at the same time, a wave starts once the one before has finished.
+        Returns the results ordered by task index. Raises :class:`JobCancelled` when
+        the cancel flag was set, the first task's error, or a :class:`ClusterError` when
+        workers or the scheduler died; in every case only once no task of the job runs.
         """
         distributed = distributed_module()
-        ordered = plan.ordered
-        waves = [plan.ranges, plan.seams]
         prefix = f"segycore-{self.job_id}-{stage}-"
         info = TaskInfo(
             topic=f"segycore-{self.job_id}-{stage}",
             cancel_event=f"segycore-{self.job_id}-cancel",
-            driver_boot_id=_boot_id(),
+            fsync=self.needs_fsync,
             rate_limit=None if self.rate_limit is None else self.rate_limit / self.threads,
         )
-        sums = _Progress([b - a for a, b in ordered])
+        sums = _Progress([t for wave in waves for t in wave])
         event = distributed.Event(info.cancel_event, client=self.client)
         self.client.subscribe_topic(info.topic, sums.on_event)
         results: dict[int, Any] = {}
         try:
             for wave in waves:
-                if not wave:
-                    continue
-                indices = [ordered.index(r) for r in wave]
                 futures = {
-                    i: self.client.submit(
+                    task.index: self.client.submit(
                         _run_task,
                         fn,
-                        spec,
-                        i,
-                        *ordered[i],
+                        task,
                         info,
-                        key=f"{prefix}{i}",
+                        key=f"{prefix}{task.index}",
                         retries=TASK_RETRIES,
                         pure=False,
                     )
-                    for i in indices
+                    for task in wave
                 }
                 try:
-                    self._await(futures, sums, progress, results)
+                    self._await(futures, sums, on_progress, results)
                 except BaseException:
                     self._stop(event, list(futures.values()), prefix)
                     raise
         finally:
             self._unsubscribe(info.topic)
-            if progress is not None:
-                progress(sums.record())
-        return [results[i] for i in range(len(ordered))]
+            if on_progress is not None:
+                on_progress(sums.statuses())
+        return [results[i] for i in sorted(results)]
 
     def _await(
         self,
         futures: dict[int, Any],
         sums: _Progress,
-        progress: Callable[[ParallelProgress], None] | None,
+        on_progress: ProgressSink | None,
         results: dict[int, Any],
     ) -> None:
         distributed = distributed_module()
@@ -664,8 +676,8 @@ class ClusterSession:
                 except Exception as other:  # lost connection, timeouts
                     exc = other
                 raise self._fault(future.key, exc)
-            if progress is not None:
-                progress(sums.record())
+            if on_progress is not None:
+                on_progress(sums.statuses())
             time.sleep(POLL_SECONDS)
 
     def _fault(self, key: str, exc: BaseException | None) -> BaseException:
@@ -714,84 +726,98 @@ class ClusterSession:
             self.client.unsubscribe_topic(topic)
 
 
-# -- the coordinators' parallel stages as tasks --------------------------------------------
-@dataclass(frozen=True)
-class ImportTask:
-    """Plain data for one import task: the job's config and where the driver writes."""
-
-    config: Any  # ImportConfig (picklable: paths, numbers, strings)
-    staging: str
-    traces_path: str
-    data_start: int
-    fsync: bool
+# -- the backend ---------------------------------------------------------------------------
+def _geometry(task: Any) -> tuple[int, int]:
+    """Where trace ``i`` of a task's output starts: ``(offset of trace 0, bytes per trace)``."""
+    if hasattr(task, "data_start"):  # import: rows of traces.npy
+        return task.data_start, task.n_samples * sample_format(task.format_code).dtype.itemsize
+    if getattr(task, "new_file", False):
+        raise ClusterError("segments are not used on a cluster: each task writes its slice")
+    return task.output_base, task.trace_size  # export: records of the pre-sized output
 
 
-def _import_task(spec: ImportTask, ctx: WorkerContext) -> ImportWorkerResult:
-    """Convert one trace range on a worker with the import coordinator's own code path."""
-    from .importer import ParallelImportCoordinator
-
-    coordinator = ParallelImportCoordinator(replace(spec.config, scheduler=None))
-    coordinator.staging = Path(spec.staging)
-    result = coordinator._import_range(ctx, Path(spec.traces_path), spec.data_start)
-    if spec.fsync:
-        _fsync_paths([Path(spec.traces_path), *result.header_segments])
-    return result
-
-
-def import_on_cluster(
-    coordinator: ParallelImportCoordinator,
-    traces_path: Path,
-    data_start: int,
-    progress: Callable[[ParallelProgress], None] | None = None,
-) -> list[ImportWorkerResult]:
-    """The import's parallel stage on the cluster of ``coordinator.config.scheduler``."""
-    config = coordinator.config
-    layout = coordinator.layout
-    with ClusterSession(config.scheduler, coordinator._cancel, config.rate_limit) as session:
-        session.probe([coordinator.source], [coordinator.staging])
-        row_bytes = layout.n_samples * layout.format.dtype.itemsize
-        plan = session.plan(layout.n_traces, data_start, row_bytes)
-        spec = ImportTask(
-            config, str(coordinator.staging), str(traces_path), data_start, session.needs_fsync
-        )
-        return session.run_stage("import", _import_task, spec, plan, progress)
+def _probe_targets(task: Any) -> tuple[list[Path], list[Path], str | None]:
+    """What every worker must see for a task: files to read, folders to write, and the
+    probe token's name (a staging name where the folder is the user's)."""
+    if hasattr(task, "segment_dir"):  # import: the source; the staging folder
+        return [Path(task.source)], [Path(task.segment_dir)], None
+    output = Path(task.output)  # export: the dataset's files; the output's folder
+    return (
+        [Path(task.traces_path), Path(task.headers_path)],
+        [output.parent],
+        f"{output.name}-probe",
+    )
 
 
-@dataclass(frozen=True)
-class ExportTask:
-    """Plain data for one export task: the job's config and the staged output file."""
+class ClusterBackend:
+    """The :class:`~segycore.pipeline.workers.Backend` of ``scheduler=``: a stage's tasks
+    as dask.distributed tasks (see the module docstring).
 
-    config: Any  # ExportConfig
-    staged_file: str
-    fsync: bool
+    ``run`` re-plans the coordinator's tasks into page-aligned ranges of about
+    ``task_bytes`` each (at least :data:`MIN_TASKS_PER_THREAD` per worker thread of the
+    cluster), each a copy of the coordinator's first task with its own index and range,
+    and returns their results in trace order.
+    """
+
+    def __init__(
+        self,
+        address: str,
+        rate_limit: float | None = None,
+        task_bytes: int | None = None,
+        connect_timeout: float | None = None,
+    ) -> None:
+        self.address = check_scheduler_address(address)
+        self.rate_limit = rate_limit
+        self.task_bytes = task_bytes
+        self.connect_timeout = connect_timeout
+
+    def run(
+        self,
+        tasks: Sequence[T],
+        fn: Callable[[T, Any], R],
+        on_progress: ProgressSink | None,
+        cancel_event: threading.Event,
+    ) -> list[R]:
+        if not tasks:
+            return []
+        first = min(tasks, key=lambda t: t.start)
+        start, stop = first.start, max(t.stop for t in tasks)
+        offset, bytes_per_trace = _geometry(first)
+        with ClusterSession(
+            self.address, cancel_event, self.rate_limit, self.task_bytes, self.connect_timeout
+        ) as session:
+            session.probe(*_probe_targets(first))
+            plan = session.plan(stop - start, offset + start * bytes_per_trace, bytes_per_trace)
+            index = {r: i for i, r in enumerate(plan.ordered)}
+
+            def records(ranges: Sequence[tuple[int, int]]) -> list[T]:
+                return [
+                    replace(first, index=index[(a, b)], start=start + a, stop=start + b)
+                    for a, b in ranges
+                ]
+
+            stage = getattr(fn, "__name__", "stage").removesuffix("_range")
+            return session.run_stage(
+                stage, fn, [records(plan.ranges), records(plan.seams)], on_progress
+            )
 
 
-def _export_task(spec: ExportTask, ctx: WorkerContext) -> None:
-    """Encode one trace range on a worker with the export coordinator's own code path."""
-    from .exporter import ParallelExportCoordinator
-
-    coordinator = ParallelExportCoordinator(replace(spec.config, scheduler=None))
-    coordinator.staged_file = Path(spec.staged_file)
-    coordinator._export_range(ctx)
-    if spec.fsync:
-        _fsync_paths([Path(spec.staged_file)])
+def cluster_backend(scheduler: str | None, rate_limit: float | None) -> ClusterBackend | None:
+    """The backend a config's ``scheduler=`` asks for (``None``: the default threads)."""
+    return None if scheduler is None else ClusterBackend(scheduler, rate_limit)
 
 
-def export_on_cluster(
-    coordinator: ParallelExportCoordinator,
-    progress: Callable[[ParallelProgress], None] | None = None,
-) -> None:
-    """The export's parallel stage on the cluster, into the pre-sized staged file."""
-    config = coordinator.config
-    with ClusterSession(config.scheduler, coordinator._cancel, config.rate_limit) as session:
-        session.probe(
-            [coordinator.dataset.path / "traces.npy", coordinator.dataset.headers_path],
-            [coordinator.staged_file.parent],
-            # a staging name: a driver that dies here leaves nothing the next start keeps
-            staging_path(coordinator.destination, "probe").name,
-        )
-        plan = session.plan(
-            coordinator.dataset.n_traces, len(coordinator.file_header()), coordinator.trace_size
-        )
-        spec = ExportTask(config, str(coordinator.staged_file), session.needs_fsync)
-        session.run_stage("export", _export_task, spec, plan, progress)
+def check_scheduler_option(scheduler: str | None) -> None:
+    """Refuse a scheduler address that cannot be one, or one without the dask extra.
+
+    Cheap (no import of distributed): a GUI builds configs in its event-loop thread.
+    """
+    if scheduler is None:
+        return
+    check_scheduler_address(scheduler)
+    try:
+        found = importlib.util.find_spec("distributed") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise ClusterError(MISSING_EXTRA)

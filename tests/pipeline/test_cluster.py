@@ -241,6 +241,30 @@ def test_seams_identical_to_threads(
     _roundtrip_both(survey_1024, tmp_path, inproc.scheduler_address)
 
 
+def test_many_small_tasks_identical_to_threads(
+    survey: Path, tmp_path: Path, inproc: distributed.LocalCluster
+) -> None:
+    """1 MB tasks: about 40 import ranges and 42 export ranges, each a copy of the
+    coordinator's task record with its own range, results in trace order."""
+    backend = cluster.ClusterBackend(inproc.scheduler_address, task_bytes=2**20)
+    threads = _import(survey, tmp_path / "threads.ds", workers=2)
+    coordinator = ParallelImportCoordinator(
+        ImportConfig(survey, tmp_path / "cluster.ds"), backend=backend
+    )
+    results, _ = coordinator.run_parallel_import()
+    assert len(results) >= 38
+    assert [r.index for r in results] == list(range(len(results)))
+    assert [r.first_trace for r in results] == sorted(r.first_trace for r in results)
+    assert results[0].first_trace == 0 and results[-1].end_trace == 10_000
+    coordinator.abort()
+    _import(survey, tmp_path / "cluster.ds", scheduler=inproc.scheduler_address)
+    _assert_same_dataset(threads, tmp_path / "cluster.ds")
+    ParallelExportCoordinator(ExportConfig(threads, tmp_path / "t.sgy", workers=2)).run()
+    ParallelExportCoordinator(ExportConfig(threads, tmp_path / "c.sgy"), backend=backend).run()
+    assert filecmp.cmp(tmp_path / "t.sgy", tmp_path / "c.sgy", shallow=False)
+    assert_no_staging(tmp_path)
+
+
 def test_progress_comes_from_the_tasks(
     survey: Path, tmp_path: Path, inproc: distributed.LocalCluster
 ) -> None:
@@ -312,7 +336,7 @@ def test_a_task_error_is_the_job_error(tmp_path: Path, inproc: distributed.Local
         ImportConfig(source, tmp_path / "ds", scheduler=inproc.scheduler_address)
     )
     os.truncate(source, source.stat().st_size - 3000)  # cut after the driver validated it
-    with pytest.raises(SegyFormatError, match="s.sgy is truncated"):  # a task's own error
+    with pytest.raises(SegyFormatError, match="s.sgy ended at byte"):  # a task's own error
         coordinator.run()
     assert not (tmp_path / "ds").exists()
     assert_no_staging(tmp_path)
