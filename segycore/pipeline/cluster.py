@@ -91,6 +91,8 @@ POLL_SECONDS = 0.05
 #: How long the driver waits for the tasks of a stopped job to leave the workers.
 STOP_TIMEOUT = 60.0
 CONNECT_TIMEOUT = 10.0
+#: How long a job waits for a first worker on a cluster that has none (yet).
+WORKERS_TIMEOUT = 10.0
 #: Bytes hashed at the start, middle and end of a file to tell two copies apart.
 PROBE_BYTES = 64 * 1024
 #: Re-runs of a task that raised an unexpected error (an OSError on a flaky mount, ...).
@@ -320,9 +322,14 @@ def probe_workers(client: Client, checks: Sequence[PathCheck]) -> dict[str, str]
         When there are no workers, or a worker cannot see a path (one message naming
         the worker and the path, and how many others failed).
     """
-    workers = client.scheduler_info().get("workers", {})
-    if not workers:
-        raise ClusterError(f"the dask scheduler at {client.scheduler.address} has no workers")
+    if not client.scheduler_info().get("workers"):
+        try:  # an adaptive cluster (dask-jobqueue, dask-kubernetes) may be starting them
+            client.wait_for_workers(1, timeout=WORKERS_TIMEOUT)
+        except (TimeoutError, OSError):
+            raise ClusterError(
+                f"the dask scheduler at {client.scheduler.address} has no workers "
+                f"(none arrived within {WORKERS_TIMEOUT:g} s)"
+            ) from None
     replies = client.run(_probe, list(checks), on_error="return")
     failures = []
     boot_ids = {}

@@ -619,3 +619,14 @@ def test_ctrl_c_on_a_cluster_job(
     assert _job_tasks(procs) == ([], {})
     assert not (tmp_path / "ds").exists()
     assert_no_staging(tmp_path)
+
+
+def test_a_cluster_without_workers(
+    survey: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cluster, "WORKERS_TIMEOUT", 0.5)
+    with _local_cluster(processes=False, n_workers=0) as lc:
+        with pytest.raises(ClusterError, match="has no workers .none arrived within 0.5 s"):
+            _import(survey, tmp_path / "ds", scheduler=lc.scheduler_address)
+    assert not (tmp_path / "ds").exists()
+    assert_no_staging(tmp_path)
