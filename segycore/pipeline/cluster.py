@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import JobCancelled, SegycoreError
 from ..format.spec import sample_format
+from .tasks import ExportTask, ImportTask
 from .workers import ProgressSink, RateLimiter, WorkerStatus
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -441,11 +442,11 @@ class _Failed:
 
 def _written(task: Any, result: Any) -> list[Path]:
     """The files a finished task wrote (fsynced when the driver runs on another kernel)."""
-    if hasattr(task, "traces_path") and hasattr(result, "header_segments"):  # import
+    if isinstance(task, ImportTask):
         return [Path(task.traces_path), *result.header_segments]
-    if hasattr(task, "output"):  # export
+    if isinstance(task, ExportTask):
         return [Path(task.output)]
-    return []
+    raise ClusterError(f"no cluster plan for tasks of type {type(task).__name__}")
 
 
 def _run_task(fn: Callable[[Any, Any], Any], task: Any, info: TaskInfo) -> Any:
@@ -736,24 +737,23 @@ class ClusterSession:
 # -- the backend ---------------------------------------------------------------------------
 def _geometry(task: Any) -> tuple[int, int]:
     """Where trace ``i`` of a task's output starts: ``(offset of trace 0, bytes per trace)``."""
-    if hasattr(task, "data_start"):  # import: rows of traces.npy
+    if isinstance(task, ImportTask):  # rows of traces.npy
         return task.data_start, task.n_samples * sample_format(task.format_code).dtype.itemsize
-    if getattr(task, "new_file", False):
-        raise ClusterError("segments are not used on a cluster: each task writes its slice")
-    return task.output_base, task.trace_size  # export: records of the pre-sized output
+    if isinstance(task, ExportTask):  # records of the pre-sized output
+        if task.new_file:
+            raise ClusterError("segments are not used on a cluster: each task writes its slice")
+        return task.output_base, task.trace_size
+    raise ClusterError(f"no cluster plan for tasks of type {type(task).__name__}")
 
 
 def _probe_targets(task: Any) -> tuple[list[Path], list[Path], str | None]:
     """What every worker must see for a task: files to read, folders to write, and the
     probe token's name (a staging name where the folder is the user's)."""
-    if hasattr(task, "segment_dir"):  # import: the source; the staging folder
+    if isinstance(task, ImportTask):  # the source; the staging folder
         return [Path(task.source)], [Path(task.segment_dir)], None
     output = Path(task.output)  # export: the dataset's files; the output's folder
-    return (
-        [Path(task.traces_path), Path(task.headers_path)],
-        [output.parent],
-        f"{output.name}-probe",
-    )
+    files = [Path(task.traces_path), Path(task.headers_path)]
+    return files, [output.parent], f"{output.name}-probe"
 
 
 class ClusterBackend:

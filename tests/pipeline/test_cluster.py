@@ -6,6 +6,7 @@ processes, kill them, cancel, lose the scheduler and hide a folder from a worker
 
 from __future__ import annotations
 
+import dataclasses
 import filecmp
 import os
 import shutil
@@ -203,6 +204,18 @@ def test_config_without_the_dask_extra(monkeypatch: pytest.MonkeyPatch, tmp_path
 def test_export_segments_are_refused_on_a_cluster(tmp_path: Path) -> None:
     with pytest.raises(SegyError, match="segments"):
         ExportConfig(tmp_path, tmp_path / "x.sgy", segments=True, scheduler="tcp://h:1")
+
+
+def test_the_backend_refuses_tasks_it_cannot_plan() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Other:
+        index: int
+        start: int
+        stop: int
+
+    backend = cluster.ClusterBackend("tcp://127.0.0.1:8786")
+    with pytest.raises(ClusterError, match="no cluster plan for tasks of type Other"):
+        backend.run([Other(0, 0, 10)], lambda task, ctx: None, None, threading.Event())
 
 
 def _closed_port() -> int:
@@ -625,8 +638,10 @@ def test_a_cluster_without_workers(
     survey: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(cluster, "WORKERS_TIMEOUT", 0.5)
-    with _local_cluster(processes=False, n_workers=0) as lc:
-        with pytest.raises(ClusterError, match="has no workers .none arrived within 0.5 s"):
-            _import(survey, tmp_path / "ds", scheduler=lc.scheduler_address)
+    with (
+        _local_cluster(processes=False, n_workers=0) as lc,
+        pytest.raises(ClusterError, match="has no workers .none arrived within 0.5 s"),
+    ):
+        _import(survey, tmp_path / "ds", scheduler=lc.scheduler_address)
     assert not (tmp_path / "ds").exists()
     assert_no_staging(tmp_path)
