@@ -22,6 +22,7 @@ from ..pipeline.exporter import ExportConfig, ParallelExportCoordinator
 from ..pipeline.importer import ImportConfig, ParallelImportCoordinator, header_segments
 from ..pipeline.stages import ParallelProgress
 from ..pipeline.workers import WorkerContext
+from .priority import apply_job_priority, threads_started
 from .progress import ProgressBlock
 
 __all__ = ["supervisor_main"]
@@ -87,6 +88,7 @@ class _Watcher(threading.Thread):
                 orphan = True
                 self.orphaned()
             self.block.beat()
+            threads_started()  # lower threads started since the last beat (priority.py)
             if self.block.cancel_requested():
                 self.request_cancel()
             self._halt.wait(HEARTBEAT_SECONDS)
@@ -198,6 +200,7 @@ def _run_export(config: ExportConfig, block: ProgressBlock, watcher: _Watcher) -
 def supervisor_main(block_name: str, kind: str, config: Any, parent_pid: int) -> None:
     """Entry point of the supervisor process (the target of a spawned Process)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the front end, which cancels
+    apply_job_priority()  # SEGYCORE_PRIORITY, default low: the job yields to its front end
     block = ProgressBlock.attach(block_name)
     block.set_supervisor_pid(os.getpid())
     block.set_state("running")
