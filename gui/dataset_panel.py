@@ -2,7 +2,8 @@
 
 Left: the ensemble key and the ensemble list; right: tabs with the gather display,
 the trace-header table (paged from Parquet on demand), the textual header and the
-binary header.
+binary header. Every file read (the ensemble index, header pages, gathers) runs in a
+background thread; the widgets say "Loading..." meanwhile.
 """
 
 from __future__ import annotations
@@ -27,16 +28,28 @@ from PyQt6.QtWidgets import (
 
 from segycore.dataset.dataset import Dataset
 
-from .background import call_later
+from .background import call_later, run_in_background
 from .gather_view import GatherView
 from .table_models import EnsembleTableModel, HeaderTableModel
 from .widgets import monospace_text
 
-__all__ = ["DatasetPanel"]
+__all__ = ["LOADING_ENSEMBLES", "DatasetPanel", "read_ensembles"]
 
 #: Pause between the loading steps of a dataset: other timers (and paints) run between.
 STEP_DELAY_MS = 15
 EMPTY_TEXT = "No dataset open.<br>Import a SEG-Y file or open a dataset (File menu)."
+LOADING_ENSEMBLES = "Loading ensembles..."
+
+Ensembles = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # value, first, end, count
+
+
+def read_ensembles(dataset: Dataset, key: str) -> Ensembles:
+    """The ensemble index of ``key`` as arrays (reads Parquet: not on the GUI thread)."""
+    index = dataset.ensembles(key)
+    return tuple(
+        index.column(name).to_numpy()
+        for name in ("value", "first_trace", "end_trace", "trace_count")
+    )
 
 
 class DatasetPanel(QWidget):
@@ -54,6 +67,8 @@ class DatasetPanel(QWidget):
         super().__init__(parent)
         self.dataset: Dataset | None = None
         self._generation = 0
+        self._listing = 0  # generation of the last ensemble-list request
+        self._loaded_pending = False  # loaded() not yet emitted for the dataset set last
 
         self.summary = QLabel(EMPTY_TEXT)
         self.summary.setWordWrap(True)
@@ -138,8 +153,8 @@ class DatasetPanel(QWidget):
 
     def _finish_loading(self, generation: int) -> None:
         if generation == self._generation:
+            self._loaded_pending = True
             self._show_key(self.key_box.currentText())
-            self.loaded.emit()
 
     @staticmethod
     def _textual_text(meta: dict) -> str:
@@ -149,20 +164,38 @@ class DatasetPanel(QWidget):
         return "\n".join(parts)
 
     def _show_key(self, key: str) -> None:
+        """List the ensembles of ``key`` (read in the background) and show the first."""
         ds = self.dataset
         if ds is None:
             return
+        self._listing += 1
+        listing = self._listing
+        none = np.empty(0, np.int64)
+        self.ensemble_model.set_ensembles(none, none, none)
+        self.gather_view.set_source(None, none, none, none, "", 0.0)
         if not key:
-            none = np.empty(0, np.int64)
-            self.ensemble_model.set_ensembles(none, none, none)
-            self.gather_view.set_source(None, none, none, none, "", 0.0)
+            self._emit_loaded()
             return
-        index = ds.ensembles(key)
-        value = index.column("value").to_numpy()
-        first = index.column("first_trace").to_numpy()
-        end = index.column("end_trace").to_numpy()
-        self.ensemble_model.set_ensembles(value, first, index.column("trace_count").to_numpy())
-        self.gather_view.set_source(ds.traces, value, first, end, key, ds.sample_interval)
+        self.gather_view.title.setText(LOADING_ENSEMBLES)
+
+        def listed(ensembles: Ensembles) -> None:
+            if listing == self._listing:
+                value, first, end, count = ensembles
+                self.ensemble_model.set_ensembles(value, first, count)
+                self.gather_view.set_source(ds.traces, value, first, end, key, ds.sample_interval)
+                self._emit_loaded()
+
+        def failed(exc: BaseException) -> None:
+            if listing == self._listing:
+                self.gather_view.title.setText(f"cannot read the {key} ensembles: {exc}")
+                self._emit_loaded()
+
+        run_in_background(self, lambda: read_ensembles(ds, key), listed, failed)
+
+    def _emit_loaded(self) -> None:
+        if self._loaded_pending:
+            self._loaded_pending = False
+            self.loaded.emit()
 
     def _row_selected(self, current: QModelIndex, previous: QModelIndex) -> None:
         if current.isValid():
