@@ -37,6 +37,7 @@ import json
 import os
 import re
 import resource
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -538,6 +539,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     names = [s["mode"] for s in results["summary"]]
     fig, (gaps, cpu) = plt.subplots(1, 2, figsize=(12, 4.8), width_ratios=(3, 1.4))
@@ -558,9 +560,15 @@ def plot(results: dict[str, Any], path: Path) -> None:
         axis.set_xticks(range(len(names)), labels, fontsize=8)
         axis.grid(axis="y", alpha=0.3)
     gaps.set_yscale("log")
+    gaps.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    gaps.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    gaps.set_yticks([5, 10, 20, 50, 100, 200, 500, 1000])
+    top = max([r["largest_ms"] for r in results["runs"]] + [BUSY_LIMIT_MS])
+    gaps.set_ylim(5, max(150.0, 1.3 * top))
     gaps.set_ylabel("event-loop gap (ms, log)")
     gaps.legend(fontsize=8, loc="upper left")
-    gaps.set_title(f"GUI event loop per run: {results['what']}", fontsize=10)
+    what = results["what"].replace(", import", ",\nimport")
+    gaps.set_title(f"GUI event loop per run: {what}", fontsize=9)
     cpu.set_ylabel("GUI thread CPU per JobRunner tick, median (ms)")
     cpu.set_ylim(bottom=0)
     cpu.set_title("GUI thread's own work", fontsize=10)
@@ -602,7 +610,8 @@ def readme_block(results: dict[str, Any]) -> str:
     return "\n".join(
         [
             README_BEGIN,
-            f"{results['what']} ({results['date']}, `{results['command']}`):",
+            f"{results['what']}; {results['machine']}; {results['date']}; "
+            f"`{results['command']}`. {results['note']}".strip(),
             "",
             summary_table(results["summary"]),
             README_END,
@@ -680,7 +689,7 @@ def parent(args: argparse.Namespace) -> int:
     results = {
         "what": what,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "command": "python benchmarks/bench_gui.py " + " ".join(args.argv),
+        "command": shlex.join(["python", "benchmarks/bench_gui.py", *args.argv]),
         "machine": _machine(),
         "note": args.note,
         "runs": runs,
