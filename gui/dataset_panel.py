@@ -8,6 +8,8 @@ background thread; the widgets say "Loading..." meanwhile.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pyarrow.dataset  # noqa: F401  (pq.read_table imports it on first use: a 150 ms stall)
 from PyQt6.QtCore import QItemSelectionModel, QModelIndex, Qt, pyqtSignal
@@ -33,23 +35,33 @@ from .gather_view import GatherView
 from .table_models import EnsembleTableModel, HeaderTableModel
 from .widgets import monospace_text
 
-__all__ = ["LOADING_ENSEMBLES", "DatasetPanel", "read_ensembles"]
+__all__ = ["LOADING_ENSEMBLES", "DatasetPanel", "EnsembleList", "read_ensembles"]
 
 #: Pause between the loading steps of a dataset: other timers (and paints) run between.
 STEP_DELAY_MS = 15
 EMPTY_TEXT = "No dataset open.<br>Import a SEG-Y file or open a dataset (File menu)."
 LOADING_ENSEMBLES = "Loading ensembles..."
 
-Ensembles = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # value, first, end, count
+
+@dataclass(frozen=True)
+class EnsembleList:
+    """One key's ensembles for the list and the gather view (its rows' trace ranges)."""
+
+    traces: np.ndarray
+    values: np.ndarray
+    first: np.ndarray  # range of each ensemble in ``traces``
+    end: np.ndarray
+    first_trace: np.ndarray  # the first trace number of each ensemble in the file
+    counts: np.ndarray
 
 
-def read_ensembles(dataset: Dataset, key: str) -> Ensembles:
-    """The ensemble index of ``key`` as arrays (reads Parquet: not on the GUI thread)."""
+def read_ensembles(dataset: Dataset, key: str) -> EnsembleList:
+    """The ensemble index of ``key`` (reads Parquet: call it off the GUI thread)."""
     index = dataset.ensembles(key)
-    return tuple(
-        index.column(name).to_numpy()
-        for name in ("value", "first_trace", "end_trace", "trace_count")
-    )
+    first = index.column("first_trace").to_numpy()
+    end = index.column("end_trace").to_numpy()
+    values, counts = index.column("value").to_numpy(), index.column("trace_count").to_numpy()
+    return EnsembleList(dataset.traces, values, first, end, first, counts)
 
 
 class DatasetPanel(QWidget):
@@ -178,11 +190,12 @@ class DatasetPanel(QWidget):
             return
         self.gather_view.title.setText(LOADING_ENSEMBLES)
 
-        def listed(ensembles: Ensembles) -> None:
+        def listed(src: EnsembleList) -> None:
             if listing == self._listing:
-                value, first, end, count = ensembles
-                self.ensemble_model.set_ensembles(value, first, count)
-                self.gather_view.set_source(ds.traces, value, first, end, key, ds.sample_interval)
+                self.ensemble_model.set_ensembles(src.values, src.first_trace, src.counts)
+                self.gather_view.set_source(
+                    src.traces, src.values, src.first, src.end, key, ds.sample_interval
+                )
                 self._emit_loaded()
 
         def failed(exc: BaseException) -> None:
