@@ -96,14 +96,26 @@ MODES = {
 # ----------------------------------------------------------------------------------
 # the child: one run in one process
 # ----------------------------------------------------------------------------------
-Usage = tuple[resource.struct_rusage, resource.struct_rusage] | None
+Usage = tuple[resource.struct_rusage, resource.struct_rusage, list[int]] | None
+#: /proc/stat's per-machine CPU time columns (clock ticks), for what the machine did.
+CPU_COLUMNS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+
+
+def _machine_ticks() -> list[int]:
+    try:
+        with open("/proc/stat") as stat:
+            return [int(v) for v in stat.readline().split()[1 : 1 + len(CPU_COLUMNS)]]
+    except (OSError, ValueError):
+        return []
 
 
 def _thread_usage() -> Usage:
+    """CPU time, faults and context switches of the GUI thread and process, and the
+    machine's CPU time by kind (Linux): what a stall was - work, a fault, no CPU free."""
     who = getattr(resource, "RUSAGE_THREAD", None)
     if who is None:
         return None
-    return resource.getrusage(who), resource.getrusage(resource.RUSAGE_SELF)
+    return resource.getrusage(who), resource.getrusage(resource.RUSAGE_SELF), _machine_ticks()
 
 
 def _explain(before: Usage, after: Usage) -> str:
@@ -111,13 +123,20 @@ def _explain(before: Usage, after: Usage) -> str:
     if before is None or after is None:
         return ""
     parts = []
-    for label, a, b in zip(("GUI thread", "GUI process"), before, after, strict=True):
+    for label, a, b in zip(("GUI thread", "GUI process"), before[:2], after[:2], strict=True):
         parts.append(
             f"{label} {1000 * (b.ru_utime - a.ru_utime):.0f} ms user, "
             f"{1000 * (b.ru_stime - a.ru_stime):.0f} ms system, "
             f"{b.ru_majflt - a.ru_majflt}/{b.ru_minflt - a.ru_minflt} major/minor faults, "
             f"{b.ru_nvcsw - a.ru_nvcsw} waits, {b.ru_nivcsw - a.ru_nivcsw} preemptions"
         )
+    ticks = os.sysconf("SC_CLK_TCK")
+    machine = [
+        f"{name} {1000 * (b - a) / ticks:.0f}"
+        for name, a, b in zip(CPU_COLUMNS, before[2], after[2], strict=False)
+        if b > a
+    ]
+    parts.append("machine (ms of CPU): " + (", ".join(machine) or "-"))
     return "; ".join(parts)
 
 
