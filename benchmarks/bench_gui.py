@@ -656,15 +656,20 @@ def update_readme(results: dict[str, Any], readme: Path = README) -> bool:
     return True
 
 
-def _machine() -> str:
-    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+def _load() -> float | None:
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+
+
+def _machine(load_at_start: float | None) -> str:
     text = f"{os.cpu_count()} cores"
-    if load:
-        text += f", load average {load[0]:.1f} at the start"
+    load = _load()
+    if load_at_start is not None and load is not None:
+        text += f", load average {load_at_start:.1f} at the start, {load:.1f} at the end"
     return text
 
 
 def parent(args: argparse.Namespace) -> int:
+    load_at_start = _load()
     modes = [MODES[m] for m in args.modes.split(",")]
     n_traces = max(1, args.traces // args.traces_per_shot) * args.traces_per_shot
     size = survey_size(n_traces, args.samples)
@@ -717,7 +722,7 @@ def parent(args: argparse.Namespace) -> int:
         "what": what,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "command": shlex.join(["python", "benchmarks/bench_gui.py", *args.argv]),
-        "machine": _machine(),
+        "machine": _machine(load_at_start),
         "note": args.note,
         "runs": runs,
         "summary": mode_summary(runs),
