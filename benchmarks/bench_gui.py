@@ -452,10 +452,15 @@ def run_once(args: argparse.Namespace, mode: Mode, source: Path, display: str | 
         command += ["--workers", str(args.workers), "--tick-ms", str(args.tick_ms or 0)]
         timeout = max(900.0, 3 * survey_size(args.traces, args.samples) / 20e6)
         with cpu_hog(mode.busy):
-            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+            try:
+                done = subprocess.run(
+                    command, env=env, capture_output=True, text=True, timeout=timeout
+                )
+            except subprocess.TimeoutExpired:
+                return {"error": f"no result within {timeout:.0f} s"}
         if done.returncode != 0 or not result.exists():
             tail = " / ".join((done.stderr or done.stdout).strip().splitlines()[-4:])
-            raise SystemExit(f"{mode.name}: the run failed (exit {done.returncode}): {tail}")
+            return {"error": f"exit {done.returncode}: {tail}"}
         return json.loads(result.read_text())
 
 
@@ -620,6 +625,10 @@ def report(results: dict[str, Any], figure: str | None) -> str:
     if figure:
         out += [f"![GUI gaps per run]({figure})", ""]
     out += ["## Per run", "", run_table(results["runs"]), ""]
+    for f in results.get("failed_runs", []):
+        out.append(f"- run {f['run']} of {MODES[f['mode']].label} FAILED: {f['error']}")
+    if results.get("failed_runs"):
+        out.append("")
     out += ["## Per stage (all runs of the first mode)", "", results["stage_table"], ""]
     stalls = [(r, s) for r in results["runs"] for s in r["stalls"]]
     if stalls:
@@ -686,6 +695,7 @@ def parent(args: argparse.Namespace) -> int:
         folder = args.reuse
     source = find_or_make_workload([folder], n_traces, args.samples)
     runs: list[dict] = []
+    failed: list[dict] = []
     xvfb_needed = any(m.platform == "xcb" for m in modes)
     try:
         if xvfb_needed:
@@ -703,6 +713,10 @@ def parent(args: argparse.Namespace) -> int:
                     print(f"run {run}/{args.runs}: {mode.label}...", flush=True)
                     result = run_once(args, mode, source, display)
                     result.update(mode=mode.name, run=run)
+                    if "error" in result:  # reported, and the other runs go on
+                        failed.append(result)
+                        print(f"  FAILED: {result['error']}", flush=True)
+                        continue
                     runs.append(result)
                     print(
                         f"  largest gap {result['largest_ms']:.1f} ms, p99 {result['p99_ms']:.1f}"
@@ -725,6 +739,7 @@ def parent(args: argparse.Namespace) -> int:
         "machine": _machine(load_at_start),
         "note": args.note,
         "runs": runs,
+        "failed_runs": failed,
         "summary": mode_summary(runs),
         "stage_table": stage_table(first),
     }
@@ -758,13 +773,15 @@ def write_outputs(args: argparse.Namespace, results: dict[str, Any]) -> int:
     if args.update_readme:
         done = update_readme(results)
         print("README.md updated" if done else "README.md has no gui-latency markers")
+    for f in results.get("failed_runs", []):
+        print(f"run failed: {MODES[f['mode']].label}, run {f['run']}: {f['error']}")
     missed = [s for s in results["summary"] if s["priority"] == "low" and s["within"] < s["runs"]]
     for s in missed:
         print(
             f"bar missed: {s['label']}: {s['runs'] - s['within']} run(s) "
             f"over {s['limit_ms']:.0f} ms"
         )
-    return 1 if missed else 0
+    return 1 if missed or results.get("failed_runs") else 0
 
 
 def main(argv: list[str] | None = None) -> int:
