@@ -413,7 +413,8 @@ def render(results: dict[str, Any], figures: list[str]) -> str:
         "of the same file measured in the same round (median, min-max over rounds). Peak "
         "memory is `ru_maxrss` of the largest process in the contender's tree (for "
         "segycore the supervisor process), via GNU time so the benchmark's own size does "
-        "not leak in.",
+        "not leak in. segycore's supervisor ran at priority "
+        f"`SEGYCORE_PRIORITY={args.get('segycore_priority', 'low (default)')}`.",
         "",
         _machine(results["machine"]),
         "",

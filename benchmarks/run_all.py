@@ -400,6 +400,8 @@ def main(argv: list[str] | None = None) -> int:
             "memory_sizes": args.memory_sizes,
             "parts": args.parts,
             "quick": args.quick,
+            # the supervisor's priority (segycore/runtime/priority.py): low unless set
+            "segycore_priority": os.environ.get("SEGYCORE_PRIORITY", "low (default)"),
         },
         "machine": describe_machine(args.workdir, REPO),
         "workloads": [],
