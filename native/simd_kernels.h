@@ -3,10 +3,11 @@
  * Every loop here is written once, as an always-inlined body; each "level" is a small
  * wrapper compiled with its own target attribute (x86-64 baseline SSE2, AVX2, AVX-512),
  * so the compiler vectorises the same C source for each. The best level this CPU
- * supports is chosen when the module loads (`__builtin_cpu_supports`); `sc_simd_select`
+ * supports is chosen when the module loads (`__builtin_cpu_supports`); `sck_select`
  * forces a lower one (tests run every level on one machine; SEGYCORE_SIMD=portable in
  * the environment does it for a whole process). Never `-march=native`: the build runs on
- * any x86-64, and other architectures (arm64 ...) compile only the portable level.
+ * any x86-64, and other architectures (arm64 ...) compile only the portable level (as
+ * does any build with -DSCK_NO_DISPATCH).
  *
  * The bodies do the branch-free fast paths only: they return a non-zero "special" flag
  * when some sample needs the exact per-sample fix-up that _convert.pyx then applies.
@@ -31,10 +32,14 @@
 #define SCK_BSWAP64(x) __builtin_bswap64(x)
 #endif
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(SCK_NO_DISPATCH)
 #define SCK_X86_DISPATCH 1
 #define SCK_AVX2 __attribute__((target("avx2,fma")))
+#if defined(__clang__)  /* clang has no prefer-vector-width target attribute */
+#define SCK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
+#else                   /* GCC: 512-bit vectors, not its default 256 for AVX-512 tuning */
 #define SCK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,prefer-vector-width=512")))
+#endif
 #else
 #define SCK_X86_DISPATCH 0
 #endif

@@ -134,11 +134,16 @@ def header_columns(
     returns, in the order of ``fields`` (2- or 4-byte signed fields), int16/int32 arrays
     of length ``n`` (rows of one block each, so no copy is made per column).
     """
-    if not isinstance(raw, np.ndarray) or raw.ndim != 2 or raw.shape[1] != TRACE_HEADER_SIZE:
+    if (
+        not isinstance(raw, np.ndarray)
+        or raw.dtype != np.uint8
+        or raw.ndim != 2
+        or raw.shape[1] != TRACE_HEADER_SIZE
+    ):
         raise ValueError(f"raw headers must be a (n, {TRACE_HEADER_SIZE}) uint8 array")
     if any(f.width not in (2, 4) for f in fields):
         raise ValueError("header_columns decodes 2- and 4-byte fields only")
-    raw = np.ascontiguousarray(raw, dtype=np.uint8)
+    raw = np.ascontiguousarray(raw)
     offsets2, offsets4 = _field_offsets(fields, 2), _field_offsets(fields, 4)
     out2 = np.empty((offsets2.size, raw.shape[0]), np.int16)
     out4 = np.empty((offsets4.size, raw.shape[0]), np.int32)

@@ -90,5 +90,7 @@ def test_read_only_output_is_refused() -> None:
 def test_header_columns_refuses_bad_shapes() -> None:
     with pytest.raises(ValueError, match="raw headers must be"):
         codec.header_columns(np.zeros((3, 200), np.uint8), False)
+    with pytest.raises(ValueError, match="raw headers must be"):
+        codec.header_columns(np.zeros((3, 240), np.int8), False)
     with pytest.raises(ValueError, match="little_endian must be True or False"):
         codec.header_columns(np.zeros((3, 240), np.uint8), "big")  # type: ignore[arg-type]
