@@ -31,7 +31,14 @@ from ..storage.staging import (
     staging_path,
 )
 from .coordinator import Coordinator
-from .options import CHUNK_BYTES, check_field_names, check_job_options, default_workers
+from .options import (
+    CHUNK_BYTES,
+    check_field_names,
+    check_flag,
+    check_job_options,
+    check_path,
+    default_workers,
+)
 from .reporting import StageReporter
 from .stages import IMPORT_STAGES, ParallelProgress, ProgressCallback
 from .tasks import ImportTask, ImportWorkerResult, import_range
@@ -78,8 +85,11 @@ class ImportConfig:
     rate_limit: float | None = None
 
     def __post_init__(self) -> None:
+        check_path(self.source, "source")
+        check_path(self.destination, "destination")
         check_job_options(self.workers, self.endian, self.chunk_bytes, self.rate_limit)
         check_field_names(self.ensemble_keys)
+        check_flag(self.overwrite, "overwrite")
 
 
 def header_segments(worker_results: Sequence[ImportWorkerResult]) -> list[Path]:
