@@ -34,7 +34,14 @@ from ..storage.staging import (
 )
 from .cluster import check_scheduler_option, cluster_backend
 from .coordinator import Coordinator
-from .options import CHUNK_BYTES, check_field_names, check_job_options, default_workers
+from .options import (
+    CHUNK_BYTES,
+    check_field_names,
+    check_flag,
+    check_job_options,
+    check_path,
+    default_workers,
+)
 from .reporting import StageReporter
 from .stages import IMPORT_STAGES, ParallelProgress, ProgressCallback
 from .tasks import ImportTask, ImportWorkerResult, import_range
@@ -88,9 +95,12 @@ class ImportConfig:
     scheduler: str | None = None
 
     def __post_init__(self) -> None:
+        check_path(self.source, "source")
+        check_path(self.destination, "destination")
         check_job_options(self.workers, self.endian, self.chunk_bytes, self.rate_limit)
         check_scheduler_option(self.scheduler)
         check_field_names(self.ensemble_keys)
+        check_flag(self.overwrite, "overwrite")
 
 
 def header_segments(worker_results: Sequence[ImportWorkerResult]) -> list[Path]:
