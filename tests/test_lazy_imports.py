@@ -60,3 +60,29 @@ def test_sample_format_dtypes_are_numpy_dtypes() -> None:
     assert SAMPLE_FORMATS[1].dtype == np.dtype(np.float32)
     assert SAMPLE_FORMATS[12].dtype == np.dtype(np.uint64)
     assert all(isinstance(f.dtype, np.dtype) for f in TRACE_FIELDS)
+
+
+@pytest.mark.parametrize(("kind", "other"), [("import", "exporter"), ("export", "importer")])
+def test_a_job_kind_loads_only_its_own_coordinator(kind: str, other: str) -> None:
+    code = (
+        "import sys\n"
+        "from segycore.runtime.registry import job_kind\n"
+        f"job = job_kind({kind!r})\n"
+        "print(job.coordinator.__module__, "
+        f"'segycore.pipeline.{other}' in sys.modules)"
+    )
+    env = {**os.environ, "PYTHONPATH": REPO}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    module, loaded = done.stdout.split()
+    assert module == f"segycore.pipeline.{kind}er" and loaded == "False"
+
+
+def test_every_builtin_kind_is_listed_and_unknown_kinds_refused() -> None:
+    from segycore.errors import SegycoreError
+    from segycore.runtime.registry import job_kind, job_kinds
+
+    assert {"import", "export"} <= set(job_kinds())
+    with pytest.raises(SegycoreError, match=r"unknown job kind 'nope' \(known: .*export.*import"):
+        job_kind("nope")
