@@ -12,7 +12,7 @@ import pytest
 import segycore
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HEAVY = ("numpy", "pyarrow", "segycore.pipeline.importer", "segycore.runtime.jobs")
+HEAVY = ("numpy", "pyarrow", "segycore.pipeline.importer", "segycore.pipeline.exporter")
 
 
 def loaded_after(statement: str) -> set[str]:
@@ -31,6 +31,7 @@ def loaded_after(statement: str) -> set[str]:
         "import segycore",
         "import segycore.format.spec",
         "from segycore import SegyError, JobCancelled, SAMPLE_FORMATS, IMPORT_STAGES",
+        "import segycore.runtime.jobs",
     ],
 )
 def test_light_imports_load_nothing_heavy(statement: str) -> None:
