@@ -73,6 +73,7 @@ def layout_metadata(layout: SegyLayout) -> dict[str, Any]:
         "n_traces": layout.n_traces,
         "n_samples": layout.n_samples,
         "sample_interval": layout.sample_interval,
+        "reading": layout.reading_record(),
         "raw": {
             "textual_header": _b64(layout.textual_header),
             "binary_header": _b64(layout.binary_header),

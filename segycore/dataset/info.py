@@ -56,6 +56,7 @@ def describe(path: Path, endian: Endian | None = None) -> dict[str, Any]:
             "extended_textual_headers": len(meta["extended_textual_headers"]),
             "ensembles": ensembles,
             "stage_seconds": meta.get("stage_seconds", {}),
+            "reading": meta.get("reading", {}),
         }
     layout = read_layout(path, endian)
     preview = read_trace_headers(layout, 0, PREVIEW_TRACES)
@@ -79,6 +80,7 @@ def describe(path: Path, endian: Endian | None = None) -> dict[str, Any]:
             k: counts[k] for k in ("field_record", "cdp", "inline", "crossline")
         },
         "preview_traces": len(preview),
+        "reading": layout.reading_record(),
     }
 
 
@@ -102,6 +104,21 @@ def render(info: dict[str, Any]) -> str:
         sample = info["preview_traces"]
         for key, count in info["ensembles_in_preview"].items():
             lines.append(f"  ensembles       {count:,} by {key} (first {sample:,} traces)")
+    lines += _reading_lines(info.get("reading") or {})
     lines.append("")
     lines.append(info["textual_header"])
     return "\n".join(lines)
+
+
+def _reading_lines(reading: dict[str, Any]) -> list[str]:
+    """How the file was read: rev 2 structure, decisions, overrides, warnings, salvage."""
+    lines = []
+    if reading.get("additional_trace_headers"):
+        lines.append(f"  trace headers   1 + {reading['additional_trace_headers']} additional")
+    if reading.get("trailer_bytes"):
+        lines.append(f"  trailer         {reading['trailer_bytes']:,} bytes (kept raw)")
+    for name, values in reading.get("overrides", {}).items():
+        lines.append(f"  override        {name}: read {values['read']}, used {values['used']}")
+    lines += [f"  decision        {text}" for text in reading.get("decisions", [])]
+    lines += [f"  warning         {text}" for text in reading.get("warnings", [])]
+    return lines

@@ -36,6 +36,7 @@ from ..storage.staging import (
     publish,
     staging_path,
 )
+from .rev2 import refuse_unwired
 from .stages import ParallelProgress, ProgressCallback, Throttle
 from .workers import (
     RateLimiter,
@@ -183,6 +184,7 @@ class ParallelImportCoordinator:
         self.destination = Path(config.destination)
         self.keys = [resolve_trace_field(k).name for k in config.ensemble_keys]
         self.layout: SegyLayout = read_layout(self.source, config.endian)
+        refuse_unwired(self.layout)
         check_destination(self.destination, config.overwrite, self.source)
         self.staging = staging_path(self.destination)
         self.stage_seconds: dict[str, float] = {}
