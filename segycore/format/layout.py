@@ -591,7 +591,7 @@ def _check_override_args(
     if endian not in (None, "big", "little"):
         raise ValueError(f"byte order must be 'big' or 'little', not {endian!r}")
     if textual_encoding not in (None, "ebcdic", "ascii"):
-        raise ValueError(f"textual encoding must be 'ebcdic' or 'ascii', not {textual_encoding!r}")
+        raise SegyError(f"textual encoding must be 'ebcdic' or 'ascii', not {textual_encoding!r}")
     if fmt is not None:
         try:
             code = sample_format(fmt)

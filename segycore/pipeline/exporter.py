@@ -33,6 +33,13 @@ from ..storage.staging import (
     remove_path,
     staging_path,
 )
+from .rev2 import (
+    EXTRA_HEADERS_FILE,
+    extra_headers_offset,
+    join_records,
+    read_extra_rows,
+    structure_of,
+)
 from .stages import ParallelProgress, ProgressCallback, Throttle
 from .workers import (
     RateLimiter,
@@ -227,6 +234,15 @@ class ParallelExportCoordinator:
         self._published = False
         self._file_header: bytes | None = None
         self._limiter = RateLimiter(config.rate_limit)
+        self.extra, self.header_gap, self.trailer = structure_of(self.dataset.metadata)
+        self._extra_start = 0
+        if self.extra:
+            try:
+                self._extra_start = extra_headers_offset(
+                    self.dataset.path, self.dataset.n_traces, self.extra
+                )
+            except (OSError, ValueError) as exc:
+                raise SegyError(f"{self.dataset.path / EXTRA_HEADERS_FILE}: {exc}") from None
 
     # -- control ---------------------------------------------------------------------
     def cancel(self) -> None:
@@ -248,7 +264,8 @@ class ParallelExportCoordinator:
 
     @property
     def trace_size(self) -> int:
-        return TRACE_HEADER_SIZE + self.dataset.n_samples * self.format.itemsize
+        """Bytes per output record: the trace header(s) and the samples."""
+        return TRACE_HEADER_SIZE * (1 + self.extra) + self.dataset.n_samples * self.format.itemsize
 
     def file_header(self) -> bytes:
         """Textual, binary and extended textual headers of the output file (built once)."""
@@ -262,10 +279,12 @@ class ParallelExportCoordinator:
         if self.config.textual_header is not None:
             encoding = str(self.dataset.metadata.get("textual_encoding", "ebcdic"))
             textual = encode_textual_header(self.config.textual_header, encoding)
-        binary = export_binary_header(
-            headers.binary, self.source_endian, self.endian, self.format.code
-        )
-        return textual + binary + b"".join(headers.extended)
+        binary = headers.binary  # the source's own bytes, also after an import override
+        if self.endian != self.source_endian or self.format.code != self.dataset.sample_format:
+            binary = export_binary_header(
+                headers.binary, self.source_endian, self.endian, self.format.code
+            )
+        return textual + binary + b"".join(headers.extended) + self.header_gap
 
     # -- stage 1 ---------------------------------------------------------------------
     def run_parallel_export(
@@ -287,7 +306,7 @@ class ParallelExportCoordinator:
         else:
             check_free_space(self.destination.parent, trace_bytes)
             with open(self.staged_file, "xb") as fh:
-                fh.truncate(len(self.file_header()) + trace_bytes)
+                fh.truncate(len(self.file_header()) + trace_bytes + len(self.trailer))
         ranges = split_range(n_traces, int(self.config.workers))
         results = run_workers(
             ranges,
@@ -329,8 +348,10 @@ class ParallelExportCoordinator:
         chunk = max(1, min(self.config.chunk_bytes // self.trace_size, ctx.stop - ctx.start))
         samples = np.empty((chunk, n_samples), dtype=source_dtype)
         record = np.empty(chunk * self.trace_size, dtype=np.uint8)
+        compact = np.empty(chunk * (self.trace_size - TRACE_HEADER_SIZE * self.extra), np.uint8)
         little = self.endian == "little"
         fd = os.open(self.dataset.path / "traces.npy", os.O_RDONLY)
+        xfd = os.open(self.dataset.path / EXTRA_HEADERS_FILE, os.O_RDONLY) if self.extra else -1
         out, base, segment = self._open_output(ctx)
         try:
             with pq.ParquetFile(self.dataset.headers_path) as headers:
@@ -347,12 +368,13 @@ class ParallelExportCoordinator:
                         pread_exact(fd, view, traces.offset + first * row_bytes, _damaged)
                         values = convert_samples(samples[:n], self.format, first)
                         nbytes = n * self.trace_size
+                        encoded = compact if self.extra else record
                         bad = codec.encode_records(
                             raw[first - lo : first - lo + n],
                             np.ascontiguousarray(values),
                             self.format.code,
                             little,
-                            record[:nbytes],
+                            encoded[: nbytes - n * TRACE_HEADER_SIZE * self.extra],
                         )
                         if bad != -1:
                             trace, sample = divmod(bad, n_samples)
@@ -361,11 +383,18 @@ class ParallelExportCoordinator:
                                     self.format, values[trace, sample], first + trace, sample
                                 )
                             )
+                        if self.extra:
+                            rows = read_extra_rows(
+                                xfd, self._extra_start, first, n, self.extra, _damaged
+                            )
+                            join_records(compact, rows, n, record)
                         pwrite_all(out, memoryview(record[:nbytes]), base + first * self.trace_size)
                         ctx.advance(n, nbytes)
         finally:
             os.close(fd)
             os.close(out)
+            if xfd >= 0:
+                os.close(xfd)
         return segment
 
     # -- stage 2 ---------------------------------------------------------------------
@@ -377,7 +406,7 @@ class ParallelExportCoordinator:
         else:
             segments = self.dataset.n_traces * self.trace_size  # already in place
         return {
-            "output_size_bytes": header + segments,
+            "output_size_bytes": header + segments + len(self.trailer),
             "header_bytes": header,
             "segment_bytes": segments,
             "segments": len(segment_paths),
@@ -397,7 +426,7 @@ class ParallelExportCoordinator:
         if not segment_paths:
             return self._write_header_in_place(progress_callback, started)
         segment_bytes = sum(Path(p).stat().st_size for p in segment_paths)
-        trace_size = TRACE_HEADER_SIZE + n_samples * self.format.itemsize
+        trace_size = TRACE_HEADER_SIZE * (1 + self.extra) + n_samples * self.format.itemsize
         n_traces, leftover = divmod(segment_bytes, trace_size)
         if leftover:
             raise SegyError(
@@ -424,6 +453,9 @@ class ParallelExportCoordinator:
             )
         except merge.MergeCancelled:
             raise JobCancelled("export cancelled by the user") from None
+        if self.trailer:
+            with open(self.staged_file, "ab") as fh:
+                fh.write(self.trailer)
         self.stage_seconds["merge"] = time.monotonic() - started
         return n_traces
 
@@ -433,12 +465,14 @@ class ParallelExportCoordinator:
         if self._cancel.is_set():
             raise JobCancelled("export cancelled by the user")
         header = self.file_header()
-        expected = len(header) + self.dataset.n_traces * self.trace_size
+        expected = len(header) + self.dataset.n_traces * self.trace_size + len(self.trailer)
         fd = os.open(self.staged_file, os.O_WRONLY)
         try:
             if os.fstat(fd).st_size != expected:
                 raise SegyError(f"{self.staged_file} does not hold the exported traces")
             pwrite_all(fd, memoryview(header), 0)
+            if self.trailer:
+                pwrite_all(fd, memoryview(self.trailer), expected - len(self.trailer))
         finally:
             os.close(fd)
         if progress_callback is not None:

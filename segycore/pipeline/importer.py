@@ -36,7 +36,7 @@ from ..storage.staging import (
     publish,
     staging_path,
 )
-from .rev2 import refuse_unwired
+from .rev2 import RecordSplitter, create_extra_headers, raw_structure
 from .stages import ParallelProgress, ProgressCallback, Throttle
 from .workers import (
     RateLimiter,
@@ -76,6 +76,12 @@ class ImportConfig:
         Bytes of trace records a worker converts at a time (bounds its memory).
     rate_limit
         Cap on the job's I/O in MB/s, to keep a shared workstation responsive.
+    salvage
+        Import every complete trace of a damaged file (truncated, trailing bytes, a last
+        trace cut short); what was dropped goes to ``metadata.json`` under ``"salvage"``.
+    format_code, samples, textual_encoding
+        Overrides of the stated sample format, samples per trace and textual header
+        encoding; recorded as read and as used. Export writes the source's own headers.
     """
 
     source: Path | str
@@ -86,6 +92,10 @@ class ImportConfig:
     overwrite: bool = False
     chunk_bytes: int = CHUNK_BYTES
     rate_limit: float | None = None
+    salvage: bool = False
+    format_code: int | None = None
+    samples: int | None = None
+    textual_encoding: str | None = None
 
     def __post_init__(self) -> None:
         check_job_options(self.workers, self.endian, self.chunk_bytes, self.rate_limit)
@@ -183,8 +193,15 @@ class ParallelImportCoordinator:
         self.source = Path(config.source)
         self.destination = Path(config.destination)
         self.keys = [resolve_trace_field(k).name for k in config.ensemble_keys]
-        self.layout: SegyLayout = read_layout(self.source, config.endian)
-        refuse_unwired(self.layout)
+        self.layout: SegyLayout = read_layout(
+            self.source,
+            config.endian,
+            format=config.format_code,
+            samples=config.samples,
+            textual_encoding=config.textual_encoding,
+            salvage=config.salvage,
+        )
+        self._extra_start: int | None = None
         check_destination(self.destination, config.overwrite, self.source)
         self.staging = staging_path(self.destination)
         self.stage_seconds: dict[str, float] = {}
@@ -242,6 +259,7 @@ class ParallelImportCoordinator:
             )
             data_start = fh.tell()
             fh.truncate(data_start + sample_bytes)
+        self._extra_start = create_extra_headers(self.staging, layout)
 
         ranges = split_range(layout.n_traces, int(self.config.workers))
 
@@ -267,8 +285,10 @@ class ParallelImportCoordinator:
         buffer = np.empty(chunk * trace_size, dtype=np.uint8)
         headers = np.empty((chunk, TRACE_HEADER_SIZE), dtype=np.uint8)
         samples = np.empty((chunk, layout.n_samples), dtype=layout.format.dtype)
+        splitter = RecordSplitter(layout, chunk)
         src = os.open(self.source, os.O_RDONLY)
         dst = os.open(traces_path, os.O_WRONLY)
+        extra = os.open(self.staging / "extra_headers.npy", os.O_WRONLY) if splitter.extra else -1
         segments = _SegmentWriter(self.staging, ctx.index)
         try:
             with segments:
@@ -278,8 +298,10 @@ class ParallelImportCoordinator:
                     pread_exact(
                         src, view, layout.data_offset + first * trace_size, self._source_ended
                     )
+                    records, extra_rows = splitter.split(buffer, n)
+                    splitter.write_extra(extra, extra_rows, self._extra_start, first)
                     codec.decode_records(
-                        buffer[: n * trace_size],
+                        records[: n * splitter.compact_size],
                         n,
                         layout.n_samples,
                         layout.format.code,
@@ -295,6 +317,8 @@ class ParallelImportCoordinator:
         finally:
             os.close(src)
             os.close(dst)
+            if extra >= 0:
+                os.close(extra)
         return ImportWorkerResult(
             ctx.index, ctx.start, ctx.stop, tuple(segments.paths), time.monotonic() - started
         )
@@ -396,6 +420,9 @@ class ParallelImportCoordinator:
         metadata["ensemble_keys"] = self.keys
         metadata["stage_seconds"] = dict(self.stage_seconds)
         metadata["workers"] = int(self.config.workers)
+        metadata["raw"]["rev2"] = raw_structure(self.layout)
+        if self.layout.salvage is not None:
+            metadata["salvage"] = dict(self.layout.salvage)
         write_metadata(self.staging, metadata)
         publish(self.staging, self.destination, self.config.overwrite)
         self._published = True

@@ -1,0 +1,121 @@
+"""Rev 2 structure, liberal readings, overrides and salvage through import and export.
+
+Every file is built byte by byte (:mod:`tests.format.rev2_files`,
+:mod:`tests.reliability.malformed`); the dataset is compared with the values the
+builder wrote, and the export with the source file, byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from segycore import ExportConfig, ImportConfig, ParallelExportCoordinator, open_dataset
+from segycore.errors import SegyError, SegyFormatError
+from segycore.pipeline.importer import ParallelImportCoordinator
+from tests.format.rev2_files import Rev2Spec, rev2_segy
+from tests.helpers import assert_no_staging
+from tests.reliability.malformed import LIBERAL, SegySpec, put, valid_segy
+
+SPECS = [
+    Rev2Spec(extra=1, seed=1),
+    Rev2Spec(extra=2, minor=1, endian="little", format_code=3, seed=2),
+    Rev2Spec(extra=3, trailer=2, extended=2, gap=77, format_code=1, seed=3),
+    Rev2Spec(extra=1, trailer=1, trailer_field=-1, endian="little", format_code=6, seed=4),
+    Rev2Spec(extended=2, extended_field=-1, end_text="((  seg: endTEXt  ))", seed=5),
+    Rev2Spec(n_traces=40, extra=2, format_code=8, seed=6),
+]
+
+
+def import_export(
+    tmp_path: Path, data: bytes, workers: int = 2, segments: bool = False, **options: object
+) -> tuple[Path, Path, Path]:
+    source = tmp_path / "source.sgy"
+    source.write_bytes(data)
+    dataset = tmp_path / "out.dataset"
+    ParallelImportCoordinator(
+        ImportConfig(source, dataset, workers=workers, chunk_bytes=700, **options)  # type: ignore[arg-type]
+    ).run()
+    back = tmp_path / "back.sgy"
+    ParallelExportCoordinator(
+        ExportConfig(dataset, back, workers=workers, chunk_bytes=900, segments=segments)
+    ).run()
+    assert_no_staging(tmp_path)
+    return source, dataset, back
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: str(s.seed))
+@pytest.mark.parametrize("segments", [False, True])
+def test_rev2_file_imports_exactly_and_exports_byte_for_byte(
+    tmp_path: Path, spec: Rev2Spec, segments: bool
+) -> None:
+    built = rev2_segy(spec)
+    source, dataset, back = import_export(tmp_path, built.data, workers=3, segments=segments)
+    ds = open_dataset(dataset)
+    np.testing.assert_array_equal(np.asarray(ds.traces), built.samples)
+    raw = b"".join(ds.headers(["raw_header"]).column("raw_header").to_pylist())
+    assert raw == built.headers.tobytes()
+    if spec.extra:
+        extra = np.load(dataset / "extra_headers.npy")  # plain numpy, no segycore
+        np.testing.assert_array_equal(extra, built.extra_headers)
+    else:
+        assert not (dataset / "extra_headers.npy").exists()
+    meta = json.loads((dataset / "metadata.json").read_text())
+    assert meta["reading"]["additional_trace_headers"] == spec.extra
+    assert back.read_bytes() == source.read_bytes()
+
+
+@pytest.mark.parametrize("case", LIBERAL, ids=lambda c: c.name)
+def test_liberal_readings_import_and_round_trip(tmp_path: Path, case) -> None:
+    source, dataset, back = import_export(tmp_path, case.data)
+    meta = json.loads((dataset / "metadata.json").read_text())
+    assert meta["reading"]["decisions"], "the decision is recorded in metadata.json"
+    assert open_dataset(dataset).n_traces == case.spec.n_traces
+    assert back.read_bytes() == source.read_bytes()
+
+
+def test_format_override_round_trips_to_the_source(tmp_path: Path) -> None:
+    built = rev2_segy(Rev2Spec(format_code=5, extra=1, seed=20))
+    data = bytearray(built.data)
+    put(data, 3225, 2, 2, "big")  # the file says int32; its samples are IEEE floats
+    source, dataset, back = import_export(tmp_path, bytes(data), format_code=5)
+    np.testing.assert_array_equal(np.asarray(open_dataset(dataset).traces), built.samples)
+    meta = json.loads((dataset / "metadata.json").read_text())
+    assert meta["reading"]["overrides"]["format"] == {"read": 2, "used": 5}
+    assert back.read_bytes() == source.read_bytes()
+
+
+def test_samples_override_round_trips_and_a_wrong_one_writes_nothing(tmp_path: Path) -> None:
+    data = bytearray(valid_segy(SegySpec(n_traces=6, n_samples=50, format_code=3)))
+    put(data, 3221, 0, 2, "big", "u")
+    for t in range(6):
+        put(data, 3600 + t * 340 + 115, 0, 2, "big")
+    with pytest.raises(SegyError, match="does not fit"):
+        import_export(tmp_path, bytes(data), samples=49)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["source.sgy"]
+    source, dataset, back = import_export(tmp_path, bytes(data), samples=50)
+    assert open_dataset(dataset).n_samples == 50
+    assert back.read_bytes() == source.read_bytes()
+
+
+def test_salvage_imports_every_complete_trace(tmp_path: Path) -> None:
+    built = rev2_segy(Rev2Spec(n_traces=9, extra=2, seed=30))
+    trace = (3 * 240) + built.spec.n_samples * 4
+    damaged = built.data[: len(built.data) - trace - 100]  # cut inside the 8th trace
+    with pytest.raises(SegyFormatError, match="--salvage"):
+        import_export(tmp_path, damaged)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["source.sgy"]
+    source, dataset, back = import_export(tmp_path, damaged, salvage=True)
+    ds = open_dataset(dataset)
+    assert ds.n_traces == 7
+    np.testing.assert_array_equal(np.asarray(ds.traces), built.samples[:7])
+    meta = json.loads((dataset / "metadata.json").read_text())
+    end = built.data_offset + 7 * trace
+    assert meta["salvage"]["dropped"] == [
+        {"start": end, "stop": len(damaged), "bytes": len(damaged) - end}
+    ]
+    assert meta["salvage"]["traces_missing"] == 2
+    assert back.read_bytes() == damaged[:end]  # the complete traces, nothing invented
