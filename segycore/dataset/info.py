@@ -33,8 +33,11 @@ def ensemble_counts(raw_headers: np.ndarray, endian: Endian) -> dict[str, int]:
     }
 
 
-def describe(path: Path, endian: Endian | None = None) -> dict[str, Any]:
-    """A JSON-ready description of a SEG-Y file or a dataset folder."""
+def describe(path: Path, endian: Endian | None = None, **reading: Any) -> dict[str, Any]:
+    """A JSON-ready description of a SEG-Y file or a dataset folder.
+
+    ``reading`` passes overrides and ``salvage`` to :func:`read_layout` for a SEG-Y file.
+    """
     if path.is_dir() and (path / METADATA_FILE).is_file():
         ds = open_dataset(path)
         meta = ds.metadata
@@ -58,7 +61,7 @@ def describe(path: Path, endian: Endian | None = None) -> dict[str, Any]:
             "stage_seconds": meta.get("stage_seconds", {}),
             "reading": meta.get("reading", {}),
         }
-    layout = read_layout(path, endian)
+    layout = read_layout(path, endian, **reading)
     preview = read_trace_headers(layout, 0, PREVIEW_TRACES)
     counts = ensemble_counts(preview, layout.endian)
     return {

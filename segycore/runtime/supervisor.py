@@ -131,6 +131,10 @@ class _Publisher:
             self.block.update_worker(ctx.index, ctx.done, ctx.stop - ctx.start, state)
 
 
+#: Warnings a job result carries (the result block is small; metadata.json has them all).
+MAX_RESULT_WARNINGS = 20
+
+
 def _run_import(config: ImportConfig, block: ProgressBlock, watcher: _Watcher) -> dict[str, Any]:
     coordinator = ParallelImportCoordinator(config)
     watcher.relay_cancel_to(coordinator.cancel)
@@ -160,6 +164,7 @@ def _run_import(config: ImportConfig, block: ProgressBlock, watcher: _Watcher) -
         "sample_format": layout.format.code,
         "size_bytes": layout.file_size,
         "stage_seconds": coordinator.stage_seconds,
+        "warnings": list(layout.warnings[:MAX_RESULT_WARNINGS]),
     }
 
 

@@ -19,6 +19,7 @@ from segycore.pipeline.importer import ParallelImportCoordinator
 from tests.format.rev2_files import Rev2Spec, rev2_segy
 from tests.helpers import assert_no_staging
 from tests.reliability.malformed import LIBERAL, SegySpec, put, valid_segy
+from tests.reliability.support import assert_one_error_line, run_cli
 
 SPECS = [
     Rev2Spec(extra=1, seed=1),
@@ -108,7 +109,7 @@ def test_salvage_imports_every_complete_trace(tmp_path: Path) -> None:
     with pytest.raises(SegyFormatError, match="--salvage"):
         import_export(tmp_path, damaged)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["source.sgy"]
-    source, dataset, back = import_export(tmp_path, damaged, salvage=True)
+    _, dataset, back = import_export(tmp_path, damaged, salvage=True)
     ds = open_dataset(dataset)
     assert ds.n_traces == 7
     np.testing.assert_array_equal(np.asarray(ds.traces), built.samples[:7])
@@ -119,3 +120,44 @@ def test_salvage_imports_every_complete_trace(tmp_path: Path) -> None:
     ]
     assert meta["salvage"]["traces_missing"] == 2
     assert back.read_bytes() == damaged[:end]  # the complete traces, nothing invented
+
+
+# -- the command line --------------------------------------------------------------------
+def test_cli_salvage_warns_per_problem_and_exits_0(tmp_path: Path) -> None:
+    built = rev2_segy(Rev2Spec(n_traces=9, extra=1, seed=50))
+    source = tmp_path / "cut.sgy"
+    source.write_bytes(built.data[:-300])
+    refused = run_cli("import", source, tmp_path / "a.dataset")
+    assert_one_error_line(refused, "truncated", "--salvage imports the 8 complete traces")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.sgy"]
+    done = run_cli("import", source, tmp_path / "a.dataset", "--salvage", "--quiet")
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 2 and all(line.startswith("warning: ") for line in lines), lines
+    assert "dropped bytes" in lines[0] and "announces 9 traces" in lines[1]
+    meta = json.loads((tmp_path / "a.dataset" / "metadata.json").read_text())
+    assert meta["salvage"]["complete_traces"] == 8
+    info = run_cli("info", tmp_path / "a.dataset")
+    assert info.returncode == 0 and "warning         dropped bytes" in info.stdout
+
+
+def test_cli_overrides_are_recorded_and_checked(tmp_path: Path) -> None:
+    built = rev2_segy(Rev2Spec(format_code=5, seed=51))
+    data = bytearray(built.data)
+    put(data, 3225, 2, 2, "big")
+    source = tmp_path / "mislabelled.sgy"
+    source.write_bytes(bytes(data))
+    wrong = run_cli("import", source, tmp_path / "x.dataset", "--samples", "18")
+    assert_one_error_line(wrong, "override (samples 18) does not fit")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mislabelled.sgy"]
+    args = ("--format", "5", "--textual-encoding", "ebcdic", "--quiet")
+    done = run_cli("import", source, tmp_path / "x.dataset", *args)
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    meta = json.loads((tmp_path / "x.dataset" / "metadata.json").read_text())
+    assert meta["reading"]["overrides"]["format"] == {"read": 2, "used": 5}
+    assert meta["reading"]["overrides"]["textual_encoding"] == {"read": "ebcdic", "used": "ebcdic"}
+    back = tmp_path / "back.sgy"
+    assert run_cli("export", tmp_path / "x.dataset", back, "--quiet").returncode == 0
+    assert back.read_bytes() == source.read_bytes()
+    shown = run_cli("info", source, "--format", "5")
+    assert "override        format: read 2, used 5" in shown.stdout
