@@ -106,7 +106,13 @@ cdef extern from *:
     void sc_bswap32_copy(const unsigned char *s, unsigned char *d, Py_ssize_t n) nogil
     void sc_bswap64_copy(const unsigned char *s, unsigned char *d, Py_ssize_t n) nogil
 
-__all__ = ["decode_records", "encode_records", "float32_to_ibm", "ibm_to_float32"]
+__all__ = [
+    "decode_records",
+    "encode_records",
+    "float32_to_ibm",
+    "ibm_inexact_traces",
+    "ibm_to_float32",
+]
 
 cdef enum:
     HEADER = 240  # trace header bytes
@@ -639,3 +645,77 @@ def float32_to_ibm(values):
             f"value {src.flat[first]!r} at flat index {first} has no IBM encoding"
         )
     return out
+
+
+# ---------------------------------------------------------------- IBM byte-exactness
+#
+# Kept apart from the conversion loops above: import calls it after decode_records on
+# the same chunk (still in cache), only for format 1.
+
+cdef inline bint _ibm_fast_exact(uint32_t u) noexcept nogil:
+    """A sufficient test that decode then encode gives ``u`` back: a signed zero, or a
+    normalised fraction (top hex digit set) whose value is a normal float32
+    (exponent 34-96: the value lies in [2**-124, 2**128))."""
+    return ((u & 0x7FFFFFFFu) == 0) or (
+        (u & 0x00F00000u) != 0 and ((u >> 24) & 0x7Fu) - 34u <= 62u
+    )
+
+
+def ibm_inexact_traces(src, n_traces, n_samples, bint little_endian, flags_out):
+    """Flag the IBM trace records whose sample bytes re-encoding would not reproduce.
+
+    Parameters
+    ----------
+    src
+        Contiguous uint8 buffer of ``n_traces`` format-1 records (240-byte header plus
+        ``4 * n_samples`` bytes), as given to :func:`decode_records`.
+    n_traces, n_samples, little_endian
+        As for :func:`decode_records`.
+    flags_out
+        uint8 array of shape ``(n_traces,)``: 1 where some sample is unnormalised, a zero
+        with an exponent, beyond float32's range or below its normal range with bits
+        lost - any word ``encode(decode(word)) != word`` - else 0.
+
+    Returns
+    -------
+    int
+        The number of flagged traces. A fast bit test clears almost every sample; only
+        the rest go through the exact decode-and-encode comparison.
+    """
+    cdef Py_ssize_t nt, ns, rec, i, j, count = 0
+    cdef const uint8_t[::1] src_view
+    cdef uint32_t u
+    cdef uint32_t slow
+    cdef const uint8_t *row
+    try:
+        src_view = src
+    except (BufferError, TypeError, ValueError) as exc:
+        raise ValueError(f"src must be a contiguous uint8 buffer ({exc})") from None
+    nt = _count(n_traces, "n_traces")
+    ns = _count(n_samples, "n_samples")
+    rec = _record_size(nt, ns, 4, src_view.shape[0], "src")
+    cdef uint8_t *flags = _array_data(flags_out, "flags_out", np.dtype(np.uint8), (nt,), True)
+    if nt == 0:
+        return 0
+    cdef const uint8_t *base = &src_view[0]
+    cdef bint swap = little_endian != SC_HOST_LITTLE
+    with nogil:
+        for i in range(nt):
+            row = base + i * rec + HEADER
+            slow = 0
+            for j in range(ns):
+                u = sc_get32(row + 4 * j)
+                if swap:
+                    u = SC_BSWAP32(u)
+                slow |= <uint32_t>(not _ibm_fast_exact(u))
+            flags[i] = 0
+            if slow:
+                for j in range(ns):
+                    u = sc_get32(row + 4 * j)
+                    if swap:
+                        u = SC_BSWAP32(u)
+                    if not _ibm_fast_exact(u) and _f32_to_ibm(_ibm_to_f32(u)) != u:
+                        flags[i] = 1
+                        count += 1
+                        break
+    return count

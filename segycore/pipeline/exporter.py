@@ -33,6 +33,7 @@ from ..storage.staging import (
     remove_path,
     staging_path,
 )
+from .ibm_raw import IbmRawRestorer
 from .rev2 import (
     EXTRA_HEADERS_FILE,
     extra_headers_offset,
@@ -235,6 +236,19 @@ class ParallelExportCoordinator:
         self._file_header: bytes | None = None
         self._limiter = RateLimiter(config.rate_limit)
         self.extra, self.header_gap, self.trailer = structure_of(self.dataset.metadata)
+        self._ibm_raw: IbmRawRestorer | None = None
+        same_ibm = self.format.code == 1 == self.dataset.sample_format
+        if (
+            same_ibm
+            and self.endian == self.source_endian
+            and IbmRawRestorer.present(self.dataset.path)
+        ):
+            try:
+                self._ibm_raw = IbmRawRestorer(
+                    self.dataset.path, self.dataset.n_samples, self.endian == "little"
+                )
+            except (OSError, ValueError) as exc:
+                raise SegyError(f"{self.dataset.path}: {exc}") from None
         self._extra_start = 0
         if self.extra:
             try:
@@ -382,6 +396,13 @@ class ParallelExportCoordinator:
                                 _cannot_hold(
                                     self.format, values[trace, sample], first + trace, sample
                                 )
+                            )
+                        if self._ibm_raw is not None:
+                            self._ibm_raw.restore(
+                                encoded[: nbytes - n * TRACE_HEADER_SIZE * self.extra],
+                                values,
+                                first,
+                                n,
                             )
                         if self.extra:
                             rows = read_extra_rows(

@@ -36,6 +36,7 @@ from ..storage.staging import (
     publish,
     staging_path,
 )
+from .ibm_raw import IbmRawCollector
 from .rev2 import RecordSplitter, create_extra_headers, raw_structure
 from .stages import ParallelProgress, ProgressCallback, Throttle
 from .workers import (
@@ -202,6 +203,7 @@ class ParallelImportCoordinator:
             salvage=config.salvage,
         )
         self._extra_start: int | None = None
+        self._ibm_raw: IbmRawCollector | None = None
         check_destination(self.destination, config.overwrite, self.source)
         self.staging = staging_path(self.destination)
         self.stage_seconds: dict[str, float] = {}
@@ -260,6 +262,8 @@ class ParallelImportCoordinator:
             data_start = fh.tell()
             fh.truncate(data_start + sample_bytes)
         self._extra_start = create_extra_headers(self.staging, layout)
+        if layout.format.code == 1:
+            self._ibm_raw = IbmRawCollector(self.staging, layout.n_samples, layout.little_endian)
 
         ranges = split_range(layout.n_traces, int(self.config.workers))
 
@@ -309,6 +313,8 @@ class ParallelImportCoordinator:
                         headers[:n],
                         samples[:n],
                     )
+                    if self._ibm_raw is not None:
+                        self._ibm_raw.check(ctx.index, records, first, n)
                     pwrite_all(
                         dst, memoryview(samples[:n]).cast("B"), data_start + first * row_bytes
                     )
@@ -421,6 +427,7 @@ class ParallelImportCoordinator:
         metadata["stage_seconds"] = dict(self.stage_seconds)
         metadata["workers"] = int(self.config.workers)
         metadata["raw"]["rev2"] = raw_structure(self.layout)
+        metadata["ibm_raw_traces"] = self._ibm_raw.finish() if self._ibm_raw else 0
         if self.layout.salvage is not None:
             metadata["salvage"] = dict(self.layout.salvage)
         write_metadata(self.staging, metadata)

@@ -15,6 +15,7 @@ import pytest
 
 from segycore import ExportConfig, ImportConfig, ParallelExportCoordinator, open_dataset
 from segycore.errors import SegyError, SegyFormatError
+from segycore.format.reference import float32_to_ibm_reference, ibm_to_float32_reference
 from segycore.pipeline.importer import ParallelImportCoordinator
 from tests.format.rev2_files import Rev2Spec, rev2_segy
 from tests.helpers import assert_no_staging
@@ -161,3 +162,62 @@ def test_cli_overrides_are_recorded_and_checked(tmp_path: Path) -> None:
     assert back.read_bytes() == source.read_bytes()
     shown = run_cli("info", source, "--format", "5")
     assert "override        format: read 2, used 5" in shown.stdout
+
+
+# -- byte-exact IBM ----------------------------------------------------------------------
+def mixed_ibm(spec: SegySpec) -> bytes:
+    """A valid IBM file whose traces are normalised, except every third: random words
+    (unnormalised fractions, zeros with exponents, values beyond float32's range)."""
+    data = bytearray(valid_segy(spec))
+    rng = np.random.default_rng(spec.seed)
+    shape = (spec.n_traces, spec.n_samples)
+    words = (
+        (rng.integers(0, 2, shape, dtype=np.uint32) << 31)
+        | (rng.integers(34, 97, shape, dtype=np.uint32) << 24)
+        | rng.integers(0x100000, 0x1000000, shape, dtype=np.uint32)
+    )
+    words[::3] = rng.integers(0, 2**32, (len(words[::3]), spec.n_samples), dtype=np.uint64)
+    raw = words.astype(">u4" if spec.endian == "big" else "<u4").view(np.uint8)
+    size = 240 + 4 * spec.n_samples
+    for t in range(spec.n_traces):
+        start = 3600 + t * size + 240
+        data[start : start + 4 * spec.n_samples] = raw[t].tobytes()
+    return bytes(data)
+
+
+@pytest.mark.parametrize("endian", ["big", "little"])
+@pytest.mark.parametrize("segments", [False, True])
+def test_unnormalised_ibm_round_trips_byte_for_byte(
+    tmp_path: Path, endian: str, segments: bool
+) -> None:
+    data = mixed_ibm(SegySpec(n_traces=30, n_samples=7, format_code=1, endian=endian, seed=9))
+    source, dataset, back = import_export(tmp_path, data, workers=3, segments=segments)
+    words = np.frombuffer(data, np.uint8)[3600:].reshape(30, 240 + 28)[:, 240:]
+    words = np.ascontiguousarray(words).view(">u4" if endian == "big" else "<u4")
+    again, _ = float32_to_ibm_reference(ibm_to_float32_reference(words.astype(np.uint32)))
+    inexact = np.flatnonzero((again != words).any(axis=1))
+    assert 0 < len(inexact) < 30
+    assert np.load(dataset / "ibm_raw" / "traces.npy").tolist() == inexact.tolist()
+    meta = json.loads((dataset / "metadata.json").read_text())
+    assert meta["ibm_raw_traces"] == len(inexact)
+    assert back.read_bytes() == source.read_bytes()
+
+
+def test_an_edited_ibm_trace_is_encoded_from_its_new_values(tmp_path: Path) -> None:
+    data = mixed_ibm(SegySpec(n_traces=12, n_samples=5, format_code=1, seed=10))
+    source, dataset, back = import_export(tmp_path, data)
+    kept = np.load(dataset / "ibm_raw" / "traces.npy")
+    edited = int(kept[0])
+    traces = np.load(dataset / "traces.npy", mmap_mode="r+")
+    traces[edited] = np.arange(5, dtype=np.float32)
+    traces.flush()
+    del traces
+    back.unlink()
+    ParallelExportCoordinator(ExportConfig(dataset, back, workers=2)).run()
+    out = np.frombuffer(back.read_bytes(), np.uint8)[3600:].reshape(12, -1)
+    src = np.frombuffer(source.read_bytes(), np.uint8)[3600:].reshape(12, -1)
+    assert not np.array_equal(out[edited], src[edited])
+    words = np.ascontiguousarray(out[edited, 240:]).view(">u4").astype(np.uint32)
+    assert ibm_to_float32_reference(words).tolist() == [0, 1, 2, 3, 4]
+    others = [t for t in range(12) if t != edited]
+    np.testing.assert_array_equal(out[others], src[others])
