@@ -83,6 +83,9 @@ class ImportConfig:
     format_code, samples, textual_encoding
         Overrides of the stated sample format, samples per trace and textual header
         encoding; recorded as read and as used. Export writes the source's own headers.
+    ibm_exact
+        For IBM files, keep the raw sample bytes of the traces re-encoding would change
+        (``ibm_raw/``), so export gives the source back byte for byte.
     """
 
     source: Path | str
@@ -97,6 +100,7 @@ class ImportConfig:
     format_code: int | None = None
     samples: int | None = None
     textual_encoding: str | None = None
+    ibm_exact: bool = True
 
     def __post_init__(self) -> None:
         check_job_options(self.workers, self.endian, self.chunk_bytes, self.rate_limit)
@@ -262,7 +266,7 @@ class ParallelImportCoordinator:
             data_start = fh.tell()
             fh.truncate(data_start + sample_bytes)
         self._extra_start = create_extra_headers(self.staging, layout)
-        if layout.format.code == 1:
+        if layout.format.code == 1 and self.config.ibm_exact:
             self._ibm_raw = IbmRawCollector(self.staging, layout.n_samples, layout.little_endian)
 
         ranges = split_range(layout.n_traces, int(self.config.workers))
