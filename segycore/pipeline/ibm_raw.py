@@ -15,31 +15,38 @@ from its values like any other.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from ..format import codec
 
-__all__ = ["IBM_RAW_DIR", "IbmRawCollector", "IbmRawRestorer"]
+__all__ = ["IBM_RAW_DIR", "IbmRawPart", "IbmRawRestorer", "join_parts"]
 
 IBM_RAW_DIR = "ibm_raw"
 _TRACES, _SAMPLES = "traces.npy", "samples.npy"
 
 
-class IbmRawCollector:
-    """Import side: each worker appends the raw samples of its inexact traces to a part."""
+class IbmRawPart:
+    """One import task's inexact traces: ``part-<index>.traces`` (int64 trace numbers) and
+    ``part-<index>.bin`` (their raw sample bytes) in ``ibm_raw/``; created afresh by each
+    run of the task, so a re-run task replaces its part."""
 
-    def __init__(self, staging: Path, n_samples: int, little_endian: bool) -> None:
-        self.folder = staging / IBM_RAW_DIR
+    def __init__(self, folder: Path, index: int, n_samples: int, little_endian: bool) -> None:
+        self.folder, self.index = folder, index
+        self.n_samples, self.little_endian = n_samples, little_endian
         self.row_bytes = 4 * n_samples
-        self.n_samples = n_samples
-        self.little_endian = little_endian
-        self._parts: dict[int, tuple[Path, list[np.ndarray]]] = {}
-        self._lock = threading.Lock()
+        self._traces: BinaryIO | None = None
+        self._samples: BinaryIO | None = None
+        for path in self._paths():
+            path.unlink(missing_ok=True)
 
-    def check(self, worker: int, records: np.ndarray, first: int, n: int) -> None:
+    def _paths(self) -> tuple[Path, Path]:
+        name = f"part-{self.index:04d}"
+        return self.folder / f"{name}.traces", self.folder / f"{name}.bin"
+
+    def check(self, records: np.ndarray, first: int, n: int) -> None:
         """Keep the raw samples of the records among ``n`` that re-encoding would change."""
         flags = codec.ibm_inexact_traces(records, n, self.n_samples, self.little_endian)
         if not flags.any():
@@ -47,45 +54,53 @@ class IbmRawCollector:
         rows = np.flatnonzero(flags)
         size = records.size // n
         raw = records[: n * size].reshape(n, size)[rows, size - self.row_bytes :]
-        with self._lock:
-            if worker not in self._parts:
-                self.folder.mkdir(exist_ok=True)
-                self._parts[worker] = (self.folder / f"part-{worker:04d}.bin", [])
-        path, numbers = self._parts[worker]
-        with open(path, "ab") as fh:
-            fh.write(np.ascontiguousarray(raw).tobytes())
-        numbers.append(rows.astype(np.int64) + first)
+        if self._traces is None:
+            self.folder.mkdir(exist_ok=True)
+            traces, samples = self._paths()
+            self._traces = open(traces, "wb")  # noqa: SIM115 (closed in close())
+            self._samples = open(samples, "wb")  # noqa: SIM115
+        self._traces.write((rows.astype("<i8") + first).tobytes())
+        self._samples.write(np.ascontiguousarray(raw).tobytes())  # type: ignore[union-attr]
 
-    @property
-    def part_paths(self) -> list[Path]:
-        return [path for path, _ in self._parts.values()]
+    def close(self) -> None:
+        for fh in (self._traces, self._samples):
+            if fh is not None:
+                fh.close()
+        self._traces = self._samples = None
 
-    def finish(self) -> int:
-        """Join the parts into ``traces.npy`` and ``samples.npy``; return the trace count."""
-        if not self._parts:
-            return 0
-        order = sorted(self._parts)
-        numbers = np.concatenate([np.concatenate(self._parts[w][1]) for w in order])
-        np.save(self.folder / _TRACES, numbers)
-        with open(self.folder / _SAMPLES, "wb") as fh:
-            np.lib.format.write_array_header_1_0(
-                fh,
-                {"descr": "|u1", "fortran_order": False, "shape": (len(numbers), self.row_bytes)},
-            )
-            for w in order:
-                with open(self._parts[w][0], "rb") as part:
-                    while block := part.read(1 << 20):
-                        fh.write(block)
-        for path in self.part_paths:
-            path.unlink()
-        return len(numbers)
+    def __enter__(self) -> IbmRawPart:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def join_parts(folder: Path, n_samples: int) -> int:
+    """Join the tasks' parts, in task order, into ``traces.npy`` and ``samples.npy``;
+    return how many traces they hold (0: no part, no folder)."""
+    parts = sorted(folder.glob("part-*.traces")) if folder.is_dir() else []
+    if not parts:
+        return 0
+    numbers = np.concatenate([np.fromfile(p, dtype="<i8") for p in parts]).astype(np.int64)
+    np.save(folder / _TRACES, numbers)
+    with open(folder / _SAMPLES, "wb") as fh:
+        np.lib.format.write_array_header_1_0(
+            fh, {"descr": "|u1", "fortran_order": False, "shape": (len(numbers), 4 * n_samples)}
+        )
+        for part in parts:
+            with open(part.with_suffix(".bin"), "rb") as src:
+                while block := src.read(1 << 20):
+                    fh.write(block)
+    for part in parts:
+        part.unlink()
+        part.with_suffix(".bin").unlink()
+    return len(numbers)
 
 
 class IbmRawRestorer:
     """Export side: the kept raw bytes, written over re-encoded samples that match them."""
 
-    def __init__(self, dataset_path: Path, n_samples: int, little_endian: bool) -> None:
-        folder = dataset_path / IBM_RAW_DIR
+    def __init__(self, folder: Path, n_samples: int, little_endian: bool) -> None:
         self.traces = np.load(folder / _TRACES, mmap_mode="r")
         self.samples = np.load(folder / _SAMPLES, mmap_mode="r")
         if (
@@ -98,8 +113,9 @@ class IbmRawRestorer:
         self.little_endian = little_endian
 
     @staticmethod
-    def present(dataset_path: Path) -> bool:
-        return (dataset_path / IBM_RAW_DIR / _TRACES).is_file()
+    def present(folder: Path) -> bool:
+        """Whether ``folder`` (a dataset's ``ibm_raw/``) holds kept raw samples."""
+        return (folder / _TRACES).is_file()
 
     def restore(self, records: np.ndarray, values: np.ndarray, first: int, n: int) -> int:
         """Put the raw bytes back into the sample part of ``n`` encoded records.

@@ -53,25 +53,25 @@ def create_extra_headers(folder: Path, layout: SegyLayout) -> int | None:
 class RecordSplitter:
     """Turns chunks of full rev 2 records into compact records plus additional headers."""
 
-    def __init__(self, layout: SegyLayout, chunk: int) -> None:
-        self.extra = TRACE_HEADER_SIZE * layout.extra_headers
-        self.size = layout.trace_size
+    def __init__(self, trace_size: int, extra_headers: int, chunk: int) -> None:
+        self.extra = TRACE_HEADER_SIZE * extra_headers
+        self.size = trace_size
         self.compact_size = self.size - self.extra
         self._compact = np.empty(chunk * self.compact_size if self.extra else 0, np.uint8)
 
     def split(self, records: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray | None]:
         """``(compact records, additional headers (n, 240 * k))`` of ``n`` full records."""
         if not self.extra:
-            return records, None
+            return records[: n * self.size], None
         full = records[: n * self.size].reshape(n, self.size)
         compact = self._compact[: n * self.compact_size].reshape(n, self.compact_size)
         compact[:, :TRACE_HEADER_SIZE] = full[:, :TRACE_HEADER_SIZE]
         compact[:, TRACE_HEADER_SIZE:] = full[:, TRACE_HEADER_SIZE + self.extra :]
         return compact.reshape(-1), full[:, TRACE_HEADER_SIZE : TRACE_HEADER_SIZE + self.extra]
 
-    def write_extra(self, fd: int, rows: np.ndarray | None, start: int | None, first: int) -> None:
+    def write_extra(self, fd: int, rows: np.ndarray | None, start: int, first: int) -> None:
         """Write the additional headers of traces ``first ...`` into ``extra_headers.npy``."""
-        if rows is None or start is None:
+        if rows is None:
             return
         pwrite_all(fd, memoryview(np.ascontiguousarray(rows)).cast("B"), start + first * self.extra)
 
