@@ -40,7 +40,7 @@ from .options import (
     default_workers,
 )
 from .reporting import StageReporter
-from .rev2 import EXTRA_HEADERS_FILE, create_extra_headers, raw_structure
+from .rev2 import EXTRA_HEADERS_FILE, create_extra_headers, raw_structure, write_extension1
 from .stages import IMPORT_STAGES, ParallelProgress, ProgressCallback
 from .tasks import ImportTask, ImportWorkerResult, import_range
 from .workers import Backend, WorkerStatus, split_range
@@ -342,6 +342,7 @@ class ParallelImportCoordinator(Coordinator):
         metadata["stage_seconds"] = dict(self.stage_seconds)
         metadata["workers"] = int(self.config.workers)
         metadata["raw"]["rev2"] = raw_structure(self.layout)
+        write_extension1(self.staging, self.layout)
         metadata["ibm_raw_traces"] = join_parts(self.staging / IBM_RAW_DIR, self.layout.n_samples)
         if self.layout.salvage is not None:
             metadata["salvage"] = dict(self.layout.salvage)

@@ -17,12 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from ..format.layout import SegyLayout
-from ..format.spec import TRACE_HEADER_SIZE
+from ..format.layout import Endian, SegyLayout
+from ..format.spec import TRACE_EXTENSION1_FIELDS, TRACE_HEADER_SIZE
 from ..storage.fileio import pread_exact, pwrite_all
 
 __all__ = [
+    "EXTENSION1_FILE",
     "EXTRA_HEADERS_FILE",
     "RecordSplitter",
     "create_extra_headers",
@@ -31,9 +34,53 @@ __all__ = [
     "raw_structure",
     "read_extra_rows",
     "structure_of",
+    "write_extension1",
 ]
 
 EXTRA_HEADERS_FILE = "extra_headers.npy"
+#: The SEG trace header extension 1 fields (the first additional header), one column each.
+EXTENSION1_FILE = "extension1.parquet"
+#: Traces decoded per row group of ``extension1.parquet``.
+EXTENSION1_ROWS = 65_536
+
+
+def extension1_dtype(endian: Endian) -> np.dtype:
+    """A structured dtype over one 240-byte trace header extension 1."""
+    order = ">" if endian == "big" else "<"
+    return np.dtype(
+        {
+            "names": [f.name for f in TRACE_EXTENSION1_FIELDS],
+            "formats": [f.dtype.newbyteorder(order) for f in TRACE_EXTENSION1_FIELDS],
+            "offsets": [f.offset for f in TRACE_EXTENSION1_FIELDS],
+            "itemsize": TRACE_HEADER_SIZE,
+        }
+    )
+
+
+def write_extension1(folder: Path, layout: SegyLayout) -> Path | None:
+    """Decode the rev 2 trace header extension 1 of every trace into ``extension1.parquet``.
+
+    Written for rev 2 files with at least one additional header (the standard makes the
+    first one extension 1); columns are :data:`~segycore.format.spec.TRACE_EXTENSION1_FIELDS`
+    at their own types (8-byte sequence numbers, IEEE doubles ...). The raw bytes stay in
+    ``extra_headers.npy``; this file is for reading, export never uses it.
+    """
+    if not layout.extra_headers or not layout.revision.startswith("2"):
+        return None
+    rows = np.load(folder / EXTRA_HEADERS_FILE, mmap_mode="r")
+    dtype = extension1_dtype(layout.endian)
+    schema = pa.schema(
+        [pa.field(f.name, pa.from_numpy_dtype(f.dtype)) for f in TRACE_EXTENSION1_FIELDS]
+    )
+    path = folder / EXTENSION1_FILE
+    with pa.OSFile(str(path), "wb") as sink, pq.ParquetWriter(sink, schema) as writer:
+        for start in range(0, layout.n_traces, EXTENSION1_ROWS):
+            block = np.ascontiguousarray(rows[start : start + EXTENSION1_ROWS, :TRACE_HEADER_SIZE])
+            records = block.reshape(-1).view(dtype)
+            columns = [pa.array(records[f.name].astype(f.dtype)) for f in TRACE_EXTENSION1_FIELDS]
+            writer.write_table(pa.Table.from_arrays(columns, schema=schema))
+    del rows
+    return path
 
 
 def create_extra_headers(folder: Path, layout: SegyLayout) -> int | None:

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 from segycore import ExportConfig, ImportConfig, ParallelExportCoordinator, open_dataset
@@ -63,8 +64,17 @@ def test_rev2_file_imports_exactly_and_exports_byte_for_byte(
     if spec.extra:
         extra = np.load(dataset / "extra_headers.npy")  # plain numpy, no segycore
         np.testing.assert_array_equal(extra, built.extra_headers)
+        ext1 = pq.read_table(dataset / "extension1.parquet")
+        n = spec.n_traces
+        assert ext1.column("ext1_trace_sequence_line").to_pylist() == [
+            10_000_000_000 + t for t in range(n)
+        ]
+        assert ext1.column("ext1_cdp").to_pylist() == [2**33 + t for t in range(n)]
+        assert ext1.column("ext1_source_x").to_pylist() == [1.5e6 + t for t in range(n)]
+        assert ext1.column("ext1_n_samples").to_pylist() == [spec.n_samples] * n
     else:
         assert not (dataset / "extra_headers.npy").exists()
+        assert not (dataset / "extension1.parquet").exists()
     meta = json.loads((dataset / "metadata.json").read_text())
     assert meta["reading"]["additional_trace_headers"] == spec.extra
     assert back.read_bytes() == source.read_bytes()
