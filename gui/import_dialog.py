@@ -86,6 +86,12 @@ class ImportDialog(QDialog):
         self.workers = QSpinBox(minimum=1, maximum=64)
         self.workers.setValue(os.cpu_count() or 1)
         self.overwrite = QCheckBox("Replace an existing dataset")
+        self.salvage = QCheckBox("Salvage damaged file (import every complete trace)")
+        self.salvage.setToolTip(
+            "A truncated file, trailing bytes or a last trace cut short: import the complete "
+            "traces; what was dropped is listed in the summary and in metadata.json"
+        )
+        self.salvage.toggled.connect(lambda _: self.start_scan())
 
         self.facts: dict[str, QLabel] = {}
         facts = QGridLayout()
@@ -125,6 +131,7 @@ class ImportDialog(QDialog):
         form.addRow("Destination", path_row(self.destination_edit, browse_destination))
         form.addRow("Workers", self.workers)
         form.addRow("", self.overwrite)
+        form.addRow("", self.salvage)
 
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.textual_header)
@@ -173,6 +180,7 @@ class ImportDialog(QDialog):
             "ensemble_keys": tuple(self.ensemble_keys()),
             "endian": BYTE_ORDERS[self.byte_order.currentText()],
             "overwrite": self.overwrite.isChecked(),
+            "salvage": self.salvage.isChecked(),
         }
 
     # -- scanning --------------------------------------------------------------------
@@ -188,6 +196,7 @@ class ImportDialog(QDialog):
             return
         self.status.setText("Scanning...")
         path, endian = Path(text), BYTE_ORDERS[self.byte_order.currentText()]
+        salvage = self.salvage.isChecked()
 
         def done(scan: SourceScan) -> None:
             if generation == self._generation:
@@ -200,7 +209,7 @@ class ImportDialog(QDialog):
                 self._update_ok()
                 self.scanned.emit()
 
-        run_in_background(self, lambda: scan_source(path, endian), done, failed)
+        run_in_background(self, lambda: scan_source(path, endian, salvage), done, failed)
 
     def _show_scan(self, scan: SourceScan) -> None:
         self.scan = scan
