@@ -67,3 +67,21 @@ def test_bad_arguments_are_refused_before_touching_memory() -> None:
     with pytest.raises(ValueError, match="fewer than"):
         codec.ibm_inexact_traces(bytes(240 + 4 * 9), 2, 9, False)
     assert codec.ibm_inexact_traces(b"", 0, 5, False).shape == (0,)
+
+
+@pytest.mark.parametrize("little", [False, True])
+def test_the_bit_test_is_exactly_decode_then_encode(little: bool) -> None:
+    """Every exponent, normalised or not, low fraction bits cleared or not: the flag is
+    set exactly when the codec's own decode then encode changes the word."""
+    rng = np.random.default_rng(3)
+    n = 400_000
+    words = rng.integers(0, 2**32, n, dtype=np.uint64).astype(np.uint32)
+    words[: n // 2] = (words[: n // 2] & 0x80FFFFFF) | (
+        rng.integers(20, 40, n // 2).astype(np.uint32) << 24
+    )  # around float32's subnormal range
+    clear = (np.uint32(1) << rng.integers(0, 24, n // 4).astype(np.uint32)) - np.uint32(1)
+    words[: n // 4] &= ~clear  # exact multiples of small powers of two
+    truth = codec.float32_to_ibm(codec.ibm_to_float32(words)) != words
+    flags = codec.ibm_inexact_traces(records(words.reshape(n, 1), little), n, 1, little)
+    assert truth.any() and not truth.all()
+    np.testing.assert_array_equal(flags, truth)

@@ -231,3 +231,14 @@ def test_an_edited_ibm_trace_is_encoded_from_its_new_values(tmp_path: Path) -> N
     assert ibm_to_float32_reference(words).tolist() == [0, 1, 2, 3, 4]
     others = [t for t in range(12) if t != edited]
     np.testing.assert_array_equal(out[others], src[others])
+
+
+def test_cli_info_shows_the_decisions_of_a_liberal_reading(tmp_path: Path) -> None:
+    case = next(c for c in LIBERAL if c.name == "junk-revision-word-and-additional-headers")
+    source = tmp_path / "junk.sgy"
+    source.write_bytes(case.data)
+    shown = run_cli("info", source)
+    assert shown.returncode == 0, shown.stderr
+    assert "decision        revision word 0x2425" in shown.stdout
+    data = json.loads(run_cli("info", source, "--json").stdout)
+    assert data["revision"] == "unknown" and data["reading"]["decisions"]
