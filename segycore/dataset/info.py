@@ -76,7 +76,10 @@ def describe(path: Path, endian: Endian | None = None, **reading: Any) -> dict[s
         "n_traces": layout.n_traces,
         "n_samples": layout.n_samples,
         "sample_interval": layout.sample_interval,
-        "textual_header": decode_textual_header(layout.textual_header)[0],
+        "textual_header": decode_textual_header(
+            layout.textual_header,
+            layout.textual_encoding if "textual_encoding" in layout.overrides else None,
+        )[0],
         "textual_encoding": layout.textual_encoding,
         "extended_textual_headers": len(layout.extended_textual_headers),
         "ensembles_in_preview": {

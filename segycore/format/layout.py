@@ -92,12 +92,13 @@ def decode_binary_header(raw: bytes, endian: Endian) -> dict[str, int | float]:
     return {name: record[name].item() for name in record.dtype.names}
 
 
-def decode_textual_header(raw: bytes) -> tuple[str, str]:
+def decode_textual_header(raw: bytes, encoding: str | None = None) -> tuple[str, str]:
     """Decode a 3200-byte textual header; return ``(text, encoding)``.
 
-    The encoding is ``"ebcdic"`` or ``"ascii"``, chosen by which decoding yields more
-    printable text (EBCDIC letters and spaces live in 0x40-0xF9, ASCII's below 0x7F).
-    The text is split into 80-character card images joined by newlines.
+    The encoding is ``"ebcdic"`` or ``"ascii"``: ``encoding`` if given (an override), else
+    the one whose decoding yields more printable text (EBCDIC letters and spaces live in
+    0x40-0xF9, ASCII's below 0x7F). The text is split into 80-character card images
+    joined by newlines.
     """
     ebcdic = codecs.decode(raw, EBCDIC_CODEC)
     ascii_text = raw.decode("latin-1")
@@ -105,7 +106,9 @@ def decode_textual_header(raw: bytes) -> tuple[str, str]:
     def printable(text: str) -> int:
         return sum(ch.isprintable() and ord(ch) < 0x7F for ch in text)
 
-    if printable(ebcdic) > printable(ascii_text):
+    if encoding is not None:
+        text, encoding = (ebcdic, "ebcdic") if encoding == "ebcdic" else (ascii_text, "ascii")
+    elif printable(ebcdic) > printable(ascii_text):
         text, encoding = ebcdic, "ebcdic"
     else:
         text, encoding = ascii_text, "ascii"

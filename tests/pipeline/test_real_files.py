@@ -242,3 +242,13 @@ def test_cli_info_shows_the_decisions_of_a_liberal_reading(tmp_path: Path) -> No
     assert "decision        revision word 0x2425" in shown.stdout
     data = json.loads(run_cli("info", source, "--json").stdout)
     assert data["revision"] == "unknown" and data["reading"]["decisions"]
+
+
+def test_textual_encoding_override_decodes_the_text_as_told(tmp_path: Path) -> None:
+    built = rev2_segy(Rev2Spec(seed=60))  # an EBCDIC textual header
+    _, dataset, _ = import_export(tmp_path, built.data, textual_encoding="ascii")
+    meta = json.loads((dataset / "metadata.json").read_text())
+    assert meta["textual_encoding"] == "ascii"
+    first_line = built.data[:80].decode("latin-1").rstrip("\x00 ")
+    assert meta["textual_header"].splitlines()[0] == first_line
+    assert not meta["textual_header"].startswith("C 1 SEGYCORE")
