@@ -170,6 +170,12 @@ class ParallelExportCoordinator(Coordinator):
         self._published = False
         self._file_header: bytes | None = None
         self.extra, self.header_gap, self.trailer = structure_of(self.dataset.metadata)
+        if self.extra and self.endian != self.source_endian:
+            raise SegyError(
+                f"{self.dataset.path.name} has {self.extra} additional 240-byte trace headers "
+                "per trace, kept as raw bytes whose fields segycore does not all know: "
+                f"they cannot be converted to {self.endian}-endian"
+            )
         self._extra_start = 0
         self._ibm_raw = ""
         try:

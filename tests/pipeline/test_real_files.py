@@ -252,3 +252,11 @@ def test_textual_encoding_override_decodes_the_text_as_told(tmp_path: Path) -> N
     first_line = built.data[:80].decode("latin-1").rstrip("\x00 ")
     assert meta["textual_header"].splitlines()[0] == first_line
     assert not meta["textual_header"].startswith("C 1 SEGYCORE")
+
+
+def test_a_byte_order_change_of_additional_headers_is_refused(tmp_path: Path) -> None:
+    built = rev2_segy(Rev2Spec(extra=1, seed=61))
+    _, dataset, _ = import_export(tmp_path, built.data)
+    with pytest.raises(SegyError, match="cannot be converted to little-endian"):
+        ParallelExportCoordinator(ExportConfig(dataset, tmp_path / "le.sgy", endian="little"))
+    assert not (tmp_path / "le.sgy").exists()
