@@ -7,6 +7,7 @@ bad input fails at once with one message naming the problem and nothing is writt
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import os
 import stat
 from collections.abc import Mapping, Sequence
@@ -58,6 +59,8 @@ MAX_TRAILER_SCAN = 1_000
 MAX_HEADER_GAP = 64 * 2**20
 #: The largest sample count an override may give (rev 2's 4-byte count, within reason).
 MAX_SAMPLES = 2**31 - 1
+#: Traces a variable-length file may have (each is one read while the layout is found).
+MAX_VARIABLE_TRACES = 10_000_000
 EBCDIC_CODEC = "cp037"
 
 
@@ -161,6 +164,22 @@ class SegyLayout:
     warnings: tuple[str, ...] = ()
     overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     salvage: Mapping[str, Any] | None = None
+    #: Variable-length traces (fixed-length flag 0): each trace's own sample count;
+    #: ``n_samples`` is then the longest and ``trace_size`` its record.
+    trace_samples: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def variable(self) -> bool:
+        """Whether the traces have sample counts of their own (see :attr:`trace_samples`)."""
+        return self.trace_samples is not None
+
+    @property
+    def trace_offsets(self) -> np.ndarray:
+        """Byte offset of every trace record, and past the last (``n_traces + 1``, int64)."""
+        if self.trace_samples is None:
+            return self.data_offset + self.trace_size * np.arange(self.n_traces + 1)
+        sizes = self.trace_header_size + self.trace_samples * self.format.itemsize
+        return self.data_offset + np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
     @property
     def trace_header_size(self) -> int:
@@ -175,6 +194,8 @@ class SegyLayout:
     @property
     def data_end(self) -> int:
         """Byte offset just past the last complete trace."""
+        if self.trace_samples is not None:
+            return int(self.trace_offsets[-1])
         return self.data_offset + self.n_traces * self.trace_size
 
     @property
@@ -203,6 +224,7 @@ class SegyLayout:
             "salvage": None if self.salvage is None else dict(self.salvage),
             "trailer_bytes": len(self.trailer),
             "header_gap_bytes": len(self.header_gap),
+            "variable_length": self.variable,
         }
 
 
@@ -372,6 +394,7 @@ def _extra_options(raw_binary: bytes, endian: Endian, kind: RevisionKind) -> lis
         order = [as_21, as_20, none]
     else:
         order = [none, as_20, as_21]
+    order = [none if o.value == 0 else o for o in order]  # a stated 0 is "none"
     return _unique([o for o in order if o is none or 0 < o.value <= MAX_ADDITIONAL_HEADERS])
 
 
@@ -715,6 +738,17 @@ def read_layout(
         chosen = next((r for r in readings if r.consistent), None)
         salvage_record: dict[str, Any] | None = None
         warnings: list[str] = []
+        trace_samples = None
+        if chosen is None and samples is None and _may_vary(binary):
+            found = _scan_variable(f, readings[0], fmt, endian)
+            if found is not None:
+                chosen, trace_samples = found
+                decisions.append(
+                    f"traces of varying length (fixed-length flag 0, bytes 3503-3504): "
+                    f"{chosen.n_traces} traces of {int(trace_samples.min())} to "
+                    f"{int(trace_samples.max())} samples, each as its trace header says; "
+                    f"the dataset pads them to {chosen.n_samples}"
+                )
         if chosen is None:
             chosen = _refuse_or_salvage(
                 f, binary, readings, fmt, samples, format is not None, salvage, name
@@ -771,7 +805,50 @@ def read_layout(
         warnings=tuple(warnings),
         overrides=overrides,
         salvage=salvage_record,
+        trace_samples=trace_samples,
     )
+
+
+def _may_vary(binary: dict[str, int | float]) -> bool:
+    """Whether the binary header allows traces of varying length (rev 1+: flag 0)."""
+    return int(binary["fixed_length_traces"]) == 0 and int(binary["revision_major"]) >= 1
+
+
+def _scan_variable(
+    f: _File, r: _Reading, fmt: SampleFormat, endian: Endian
+) -> tuple[_Reading, np.ndarray] | None:
+    """Walk the traces by their own sample counts; the reading if they end where the data
+    does (before the trailer), else None. A trace's count is bytes 137-140 of its header
+    extension 1 where present and non-zero, else bytes 115-116 (unsigned, as rev 2 says)."""
+    head = TRACE_HEADER_SIZE * (1 + r.extra)
+    end = f.size - r.trailer * STANZA_SIZE
+    offset, counts = r.data_offset, []
+    while offset < end:
+        header = f.read(offset, head)
+        if len(header) < head or len(counts) >= MAX_VARIABLE_TRACES:
+            return None
+        n = int.from_bytes(header[114:116], endian)
+        if r.extra:
+            n = (
+                int.from_bytes(header[TRACE_HEADER_SIZE + 136 : TRACE_HEADER_SIZE + 140], endian)
+                or n
+            )
+        if n == 0:
+            return None
+        offset += head + n * fmt.itemsize
+        counts.append(n)
+    if offset != end or len(set(counts)) < 2:
+        return None
+    trace_samples = np.array(counts, dtype=np.int64)
+    longest = int(trace_samples.max())
+    reading = dataclasses.replace(
+        r,
+        n_samples=longest,
+        n_traces=len(counts),
+        leftover=0,
+        trace_size=head + longest * fmt.itemsize,
+    )
+    return reading, trace_samples
 
 
 def _sample_format(
@@ -848,7 +925,8 @@ def _refuse_or_salvage(
     start = best.data_offset + best.n_traces * best.trace_size
     variable = int(binary["fixed_length_traces"]) == 0 and int(binary["revision_major"]) >= 1
     why = (
-        "traces of varying length (fixed-length flag 0, bytes 3503-3504) are not supported, "
+        "traces of varying length (fixed-length flag 0, bytes 3503-3504) whose trace headers' "
+        "sample counts (bytes 115-116) do not lead to the end of the file, "
         if variable
         else ""
     )
@@ -942,6 +1020,13 @@ def read_trace_headers(layout: SegyLayout, start: int = 0, count: int | None = N
     n = stop - start
     out = np.empty((n, TRACE_HEADER_SIZE), dtype=np.uint8)
     if n == 0:
+        return out
+    if layout.variable:  # records of their own sizes: one read per trace
+        offsets = layout.trace_offsets
+        with open(layout.path, "rb") as fh:
+            for i in range(n):
+                fh.seek(int(offsets[start + i]))
+                out[i] = np.frombuffer(fh.read(TRACE_HEADER_SIZE), dtype=np.uint8)
         return out
     with open(layout.path, "rb") as fh:
         data = np.memmap(

@@ -38,7 +38,13 @@ from .options import (
     default_workers,
 )
 from .reporting import StageReporter
-from .rev2 import EXTRA_HEADERS_FILE, extra_headers_offset, structure_of
+from .rev2 import (
+    EXTRA_HEADERS_FILE,
+    TRACE_SAMPLES_FILE,
+    extra_headers_offset,
+    record_offsets,
+    structure_of,
+)
 from .stages import EXPORT_STAGES, ParallelProgress, ProgressCallback
 from .tasks import ExportTask, convert_samples, export_range
 from .workers import Backend, WorkerStatus, split_range
@@ -178,7 +184,15 @@ class ParallelExportCoordinator(Coordinator):
             )
         self._extra_start = 0
         self._ibm_raw = ""
+        self.trace_samples: np.ndarray | None = None
         try:
+            if (self.dataset.path / TRACE_SAMPLES_FILE).is_file():
+                self.trace_samples = np.load(self.dataset.path / TRACE_SAMPLES_FILE)
+                if self.trace_samples.shape != (self.dataset.n_traces,) or not (
+                    self.trace_samples.min() > 0
+                    and self.trace_samples.max() <= self.dataset.n_samples
+                ):
+                    raise ValueError(f"{TRACE_SAMPLES_FILE} does not match the traces")
             if self.extra:
                 self._extra_start = extra_headers_offset(
                     self.dataset.path, self.dataset.n_traces, self.extra
@@ -210,12 +224,25 @@ class ParallelExportCoordinator(Coordinator):
     @property
     def traces_bytes(self) -> int:
         """Bytes of all output trace records."""
+        if self.trace_samples is not None:
+            return int(self._record_offsets()[-1])
         return self.dataset.n_traces * self.trace_size
+
+    def _record_offsets(self) -> np.ndarray:
+        """Variable-length traces: each output record's offset from the first, and the end."""
+        head = TRACE_HEADER_SIZE * (1 + self.extra)
+        return record_offsets(self.trace_samples, head, self.format.itemsize)
 
     @property
     def output_size(self) -> int:
         """Bytes of the output file: file headers, trace records and trailer."""
         return len(self.file_header()) + self.traces_bytes + len(self.trailer)
+
+    def _first_record(self, trace: int) -> int:
+        """Bytes of the output records before ``trace``."""
+        if self.trace_samples is not None:
+            return int(self._record_offsets()[trace])
+        return trace * self.trace_size
 
     def file_header(self) -> bytes:
         """Textual, binary and extended textual headers of the output file (built once)."""
@@ -278,13 +305,18 @@ class ParallelExportCoordinator(Coordinator):
                 output=str(
                     self.segment_dir / f"segment-{i:04d}.sgy" if segments else self.staged_file
                 ),
-                output_base=-start * self.trace_size if segments else len(self.file_header()),
+                output_base=(-self._first_record(start) if segments else len(self.file_header())),
                 new_file=segments,
                 chunk_bytes=int(self.config.chunk_bytes),
                 extra_headers=self.extra,
                 extra_path=str(self.dataset.path / EXTRA_HEADERS_FILE),
                 extra_start=self._extra_start,
                 ibm_raw_dir=self._ibm_raw,
+                trace_samples_path=(
+                    str(self.dataset.path / TRACE_SAMPLES_FILE)
+                    if self.trace_samples is not None
+                    else ""
+                ),
             )
             for i, (start, stop) in enumerate(split_range(n_traces, int(self.config.workers)))
         ]
@@ -329,6 +361,8 @@ class ParallelExportCoordinator(Coordinator):
         segment_bytes = size - len(self.file_header()) - len(self.trailer)
         trace_size = TRACE_HEADER_SIZE * (1 + self.extra) + n_samples * self.format.itemsize
         n_traces, leftover = divmod(segment_bytes, trace_size)
+        if self.trace_samples is not None:  # records of their own sizes
+            n_traces, leftover = self.dataset.n_traces, segment_bytes - self.traces_bytes
         if leftover:
             raise SegyError(
                 f"segments hold {segment_bytes} bytes, not whole {trace_size}-byte traces"

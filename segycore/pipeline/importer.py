@@ -40,7 +40,13 @@ from .options import (
     default_workers,
 )
 from .reporting import StageReporter
-from .rev2 import EXTRA_HEADERS_FILE, create_extra_headers, raw_structure, write_extension1
+from .rev2 import (
+    EXTRA_HEADERS_FILE,
+    TRACE_SAMPLES_FILE,
+    create_extra_headers,
+    raw_structure,
+    write_extension1,
+)
 from .stages import IMPORT_STAGES, ParallelProgress, ProgressCallback
 from .tasks import ImportTask, ImportWorkerResult, import_range
 from .workers import Backend, WorkerStatus, split_range
@@ -210,7 +216,12 @@ class ParallelImportCoordinator(Coordinator):
             data_start = fh.tell()
             fh.truncate(data_start + sample_bytes)
         extra_start = create_extra_headers(self.staging, layout) or 0
-        keep_ibm = layout.format.code == 1 and self.config.ibm_exact
+        trace_samples = ""
+        if layout.trace_samples is not None:
+            trace_samples = str(self.staging / TRACE_SAMPLES_FILE)
+            np.save(trace_samples, layout.trace_samples.astype(np.int64))
+        # (the raw-IBM sidecar keeps fixed-length rows: not for variable-length traces)
+        keep_ibm = layout.format.code == 1 and self.config.ibm_exact and not layout.variable
         ranges = split_range(layout.n_traces, int(self.config.workers))
         tasks = [
             ImportTask(
@@ -231,6 +242,7 @@ class ParallelImportCoordinator(Coordinator):
                 extra_path=str(self.staging / EXTRA_HEADERS_FILE),
                 extra_start=extra_start,
                 ibm_raw_dir=str(self.staging / IBM_RAW_DIR) if keep_ibm else "",
+                trace_samples_path=trace_samples,
             )
             for i, (start, stop) in enumerate(ranges)
         ]

@@ -27,17 +27,29 @@ from ..storage.fileio import pread_exact, pwrite_all
 __all__ = [
     "EXTENSION1_FILE",
     "EXTRA_HEADERS_FILE",
+    "TRACE_SAMPLES_FILE",
     "RecordSplitter",
     "create_extra_headers",
     "extra_headers_offset",
     "join_records",
     "raw_structure",
     "read_extra_rows",
+    "record_offsets",
     "structure_of",
     "write_extension1",
 ]
 
 EXTRA_HEADERS_FILE = "extra_headers.npy"
+#: Variable-length traces: each trace's own sample count, int64 ``(n_traces,)``.
+TRACE_SAMPLES_FILE = "trace_samples.npy"
+
+
+def record_offsets(trace_samples: np.ndarray, header_bytes: int, itemsize: int) -> np.ndarray:
+    """Where each variable-length record starts, relative to the first, and past the last."""
+    sizes = header_bytes + np.asarray(trace_samples, dtype=np.int64) * itemsize
+    return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+
 #: The SEG trace header extension 1 fields (the first additional header), one column each.
 EXTENSION1_FILE = "extension1.parquet"
 #: Traces decoded per row group of ``extension1.parquet``.

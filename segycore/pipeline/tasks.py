@@ -30,7 +30,7 @@ from ..format.layout import Endian
 from ..format.spec import INTEGER_RANGES, TRACE_HEADER_SIZE, SampleFormat, sample_format
 from ..storage.fileio import open_for_reading, open_for_writing, pread_exact, pwrite_all
 from .ibm_raw import IbmRawPart, IbmRawRestorer
-from .rev2 import RecordSplitter, join_records, read_extra_rows
+from .rev2 import RecordSplitter, join_records, read_extra_rows, record_offsets
 from .workers import TaskContext
 
 __all__ = [
@@ -79,6 +79,7 @@ class ImportTask:
     extra_path: str = ""
     extra_start: int = 0
     ibm_raw_dir: str = ""
+    trace_samples_path: str = ""
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,8 @@ class _SegmentWriter:
 
 def import_range(task: ImportTask, ctx: TaskContext) -> ImportWorkerResult:
     """Decode traces ``[task.start, task.stop)`` of the source into their rows and segments."""
+    if task.trace_samples_path:
+        return _import_variable_range(task, ctx)
     started = time.monotonic()
     fmt = sample_format(task.format_code)
     trace_size = task.trace_size
@@ -201,6 +204,63 @@ def import_range(task: ImportTask, ctx: TaskContext) -> ImportWorkerResult:
     )
 
 
+def _import_variable_range(task: ImportTask, ctx: TaskContext) -> ImportWorkerResult:
+    """:func:`import_range` for traces of varying length (``task.trace_samples_path``):
+    each record decoded at its own sample count into a zero-padded row."""
+    started = time.monotonic()
+    fmt = sample_format(task.format_code)
+    counts = np.load(task.trace_samples_path, mmap_mode="r")
+    head = TRACE_HEADER_SIZE * (1 + task.extra_headers)
+    offsets = task.data_offset + record_offsets(counts, head, fmt.itemsize)
+    row_bytes = task.n_samples * fmt.dtype.itemsize
+    chunk = chunk_traces(task.chunk_bytes, task.trace_size, task.stop - task.start)
+    buffer = np.empty(chunk * task.trace_size, dtype=np.uint8)
+    headers = np.empty((chunk, TRACE_HEADER_SIZE), dtype=np.uint8)
+    extra_rows = np.empty((chunk, head - TRACE_HEADER_SIZE), dtype=np.uint8)
+    samples = np.empty((chunk, task.n_samples), dtype=fmt.dtype)
+    name = Path(task.source).name
+
+    def ended(offset: int) -> SegyFormatError:
+        return SegyFormatError(f"{name} ended at byte {offset} while being imported")
+
+    src = open_for_reading(task.source)
+    dst = extra = -1
+    try:
+        dst = open_for_writing(task.traces_path)
+        extra = open_for_writing(task.extra_path) if task.extra_headers else -1
+        with _SegmentWriter(Path(task.segment_dir), task.index) as segments:
+            for first in range(task.start, task.stop, chunk):
+                n = min(chunk, task.stop - first)
+                lo, hi = int(offsets[first]), int(offsets[first + n])
+                pread_exact(src, memoryview(buffer)[: hi - lo], lo, ended)
+                samples[:n] = 0
+                for j in range(n):
+                    k = int(counts[first + j])
+                    rec = buffer[int(offsets[first + j]) - lo :][: head + k * fmt.itemsize]
+                    headers[j] = rec[:TRACE_HEADER_SIZE]
+                    extra_rows[j] = rec[TRACE_HEADER_SIZE:head]
+                    compact = np.concatenate([rec[:TRACE_HEADER_SIZE], rec[head:]])
+                    row = samples[j : j + 1, :k]
+                    codec.decode_records(
+                        compact, 1, k, task.format_code, task.little_endian, None, row
+                    )
+                offset = task.data_start + first * row_bytes
+                pwrite_all(dst, memoryview(samples[:n]).cast("B"), offset)
+                segments.write(headers[:n])
+                if extra >= 0:
+                    width = head - TRACE_HEADER_SIZE
+                    rows = memoryview(extra_rows[:n]).cast("B")
+                    pwrite_all(extra, rows, task.extra_start + first * width)
+                ctx.advance(n, hi - lo)
+    finally:
+        for fd in (src, dst, extra):
+            if fd >= 0:
+                os.close(fd)
+    return ImportWorkerResult(
+        task.index, task.start, task.stop, tuple(segments.paths), time.monotonic() - started
+    )
+
+
 # -- export --------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ExportTask:
@@ -235,6 +295,7 @@ class ExportTask:
     extra_path: str = ""
     extra_start: int = 0
     ibm_raw_dir: str = ""
+    trace_samples_path: str = ""
 
 
 def _cannot_hold(target: SampleFormat, value: np.generic, trace: int, sample: int) -> str:
@@ -306,6 +367,8 @@ def _row_groups(headers: pq.ParquetFile, start: int, stop: int) -> Iterator[tupl
 
 def export_range(task: ExportTask, ctx: TaskContext) -> Path | None:
     """Encode traces ``[task.start, task.stop)``; return the segment written, if any."""
+    if task.trace_samples_path:
+        return _export_variable_range(task, ctx)
     fmt = sample_format(task.format_code)
     n_samples = task.n_samples
     source_dtype = np.dtype(task.source_dtype)
@@ -373,4 +436,72 @@ def export_range(task: ExportTask, ctx: TaskContext) -> Path | None:
         os.close(out)
         if xfd >= 0:
             os.close(xfd)
+    return Path(task.output) if task.new_file else None
+
+
+def _export_variable_range(task: ExportTask, ctx: TaskContext) -> Path | None:
+    """:func:`export_range` for traces of varying length (``task.trace_samples_path``):
+    trace ``t`` is written with its own sample count at ``output_base + offsets[t]``,
+    ``offsets`` the records' positions relative to the first."""
+    fmt = sample_format(task.format_code)
+    counts = np.load(task.trace_samples_path, mmap_mode="r")
+    head = TRACE_HEADER_SIZE * (1 + task.extra_headers)
+    offsets = record_offsets(counts, head, fmt.itemsize)
+    source_dtype = np.dtype(task.source_dtype)
+    row_bytes = task.n_samples * source_dtype.itemsize
+    chunk = chunk_traces(task.chunk_bytes, task.trace_size, task.stop - task.start)
+    samples = np.empty((chunk, task.n_samples), dtype=source_dtype)
+    record = np.empty(chunk * task.trace_size, dtype=np.uint8)
+    compact = np.empty(TRACE_HEADER_SIZE + task.n_samples * fmt.itemsize, dtype=np.uint8)
+    little = task.endian == "little"
+    fd = open_for_reading(task.traces_path)
+    out = xfd = -1
+    try:
+        out = open_for_writing(task.output, create=task.new_file)
+        xfd = open_for_reading(task.extra_path) if task.extra_headers else -1
+        with pq.ParquetFile(task.headers_path) as headers:
+            for group, group_first in _row_groups(headers, task.start, task.stop):
+                table = headers.read_row_group(group)
+                lo = max(task.start, group_first)
+                hi = min(task.stop, group_first + table.num_rows)
+                raw = table_to_headers(
+                    table.slice(lo - group_first, hi - lo), task.endian, task.source_endian
+                )
+                for first in range(lo, hi, chunk):
+                    n = min(chunk, hi - first)
+                    view = memoryview(samples[:n]).cast("B")
+                    pread_exact(fd, view, task.traces_offset + first * row_bytes, _damaged)
+                    values = convert_samples(samples[:n], fmt, first)
+                    rows = None
+                    if xfd >= 0:
+                        extra = task.extra_headers
+                        rows = read_extra_rows(xfd, task.extra_start, first, n, extra, _damaged)
+                    base = int(offsets[first])
+                    for j in range(n):
+                        k = int(counts[first + j])
+                        size = TRACE_HEADER_SIZE + k * fmt.itemsize
+                        bad = codec.encode_records(
+                            raw[first - lo + j : first - lo + j + 1],
+                            np.ascontiguousarray(values[j : j + 1, :k]),
+                            fmt.code,
+                            little,
+                            compact[:size],
+                        )
+                        if bad != -1:
+                            raise UnrepresentableValueError(
+                                _cannot_hold(fmt, values[j, bad], first + j, bad)
+                            )
+                        at = int(offsets[first + j]) - base
+                        rec = record[at : at + head + k * fmt.itemsize]
+                        rec[:TRACE_HEADER_SIZE] = compact[:TRACE_HEADER_SIZE]
+                        if rows is not None:
+                            rec[TRACE_HEADER_SIZE:head] = rows[j]
+                        rec[head:] = compact[TRACE_HEADER_SIZE:size]
+                    nbytes = int(offsets[first + n]) - base
+                    pwrite_all(out, memoryview(record[:nbytes]), task.output_base + base)
+                    ctx.advance(n, nbytes)
+    finally:
+        for opened in (fd, out, xfd):
+            if opened >= 0:
+                os.close(opened)
     return Path(task.output) if task.new_file else None

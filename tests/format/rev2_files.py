@@ -32,7 +32,9 @@ class Rev2Spec:
     ``trailer_field`` is bytes 3529-3532 (default ``trailer``). ``gap`` bytes lie between
     the extended headers and the first trace, announced in bytes 3521-3528.
     ``samples_in`` says where the sample count is: ``"both"`` (3221 and 3269),
-    ``"extended"`` (3269 only, 3221 zero) or ``"binary"`` (3221 only).
+    ``"extended"`` (3269 only, 3221 zero) or ``"binary"`` (3221 only). With ``lengths``
+    the fixed-length flag is 0 and trace ``t`` has ``lengths[t]`` samples (its header says
+    so); ``n_samples`` must be their maximum and ``n_traces`` their count.
     """
 
     n_traces: int = 5
@@ -50,6 +52,7 @@ class Rev2Spec:
     samples_in: str = "both"
     announce_traces: bool = True
     byte_order_constant: bool = True
+    lengths: tuple[int, ...] | None = None  # variable-length traces: samples of each
     seed: int = 0
 
 
@@ -61,8 +64,8 @@ class Rev2File:
     spec: Rev2Spec
     headers: np.ndarray  # (n, 240) uint8: standard trace headers
     extra_headers: np.ndarray  # (n, 240 * extra) uint8
-    samples: np.ndarray  # (n, n_samples), the values written
-    raw_samples: np.ndarray  # (n, n_samples * itemsize) uint8: the sample bytes
+    samples: np.ndarray  # (n, n_samples), the values written (zero past a trace's end)
+    raw_samples: np.ndarray  # (n, n_samples * itemsize) uint8: the sample bytes (ditto)
     trailer: bytes
     gap: bytes
     data_offset: int
@@ -131,7 +134,7 @@ def rev2_segy(spec: Rev2Spec = Rev2Spec()) -> Rev2File:
         bin_put(3297, 0x01020304, 4, "u")
     bin_put(3501, 2, 1, "u")
     bin_put(3502, spec.minor, 1, "u")
-    bin_put(3503, 1, 2)  # fixed-length traces
+    bin_put(3503, 0 if spec.lengths else 1, 2)  # fixed-length traces
     ext_field = spec.extended if spec.extended_field is None else spec.extended_field
     bin_put(3505, ext_field, 2)
     if spec.minor >= 1:
@@ -159,6 +162,12 @@ def rev2_segy(spec: Rev2Spec = Rev2Spec()) -> Rev2File:
     gap = rng.integers(0, 256, spec.gap, dtype=np.uint8).tobytes()
     out.write(gap)
     values, raw = _samples(spec, rng)
+    lengths = spec.lengths or (spec.n_samples,) * spec.n_traces
+    itemsize = raw.shape[1] // spec.n_samples
+    values, raw = values.copy(), raw.copy()
+    for t, n in enumerate(lengths):
+        values[t, n:] = 0
+        raw[t, n * itemsize :] = 0
     headers = np.zeros((spec.n_traces, 240), np.uint8)
     extra = np.zeros((spec.n_traces, 240 * spec.extra), np.uint8)
     for t in range(spec.n_traces):
@@ -168,7 +177,7 @@ def rev2_segy(spec: Rev2Spec = Rev2Spec()) -> Rev2File:
         put(h, 9, 100 + t // 2, 4, e)
         put(h, 13, t % 2 + 1, 4, e)
         put(h, 21, 7 + t, 4, e)
-        put(h, 115, spec.n_samples if spec.n_samples < 2**15 else 0, 2, e)
+        put(h, 115, lengths[t] if lengths[t] < 2**15 else 0, 2, e)
         put(h, 117, 4000, 2, e, "u")
         h[232:240] = b"SEG00000"
         headers[t] = np.frombuffer(bytes(h), np.uint8)
@@ -181,7 +190,7 @@ def rev2_segy(spec: Rev2Spec = Rev2Spec()) -> Rev2File:
                 put(x, 17, -(2**40) - t, 8, e)
                 put(x, 25, 2**33 + t, 8, e)
                 put(x, 97, 1.5e6 + t, 8, e, "f")  # source x
-                put(x, 137, spec.n_samples, 4, e, "u")
+                put(x, 137, lengths[t], 4, e, "u")
                 put(x, 145, 4000.0, 8, e, "f")
                 put(x, 157, spec.extra, 2, e, "u")
                 put(x, 159, 1 if t == spec.n_traces - 1 else 0, 2, e)
@@ -190,7 +199,7 @@ def rev2_segy(spec: Rev2Spec = Rev2Spec()) -> Rev2File:
                 x[232:240] = f"PROP{k:04d}".encode("ascii")
             extra[t, 240 * k : 240 * (k + 1)] = np.frombuffer(bytes(x), np.uint8)
             out.write(bytes(x))
-        out.write(raw[t].tobytes())
+        out.write(raw[t, : lengths[t] * itemsize].tobytes())
     trailer = b""
     for i in range(spec.trailer):
         text = "((SEG: Trailer))" if i == 0 else f"continued trailer record {i}"

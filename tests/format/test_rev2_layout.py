@@ -169,12 +169,43 @@ def test_rev20_count_read_as_rev21_width_when_the_size_says_so(tmp_path: Path) -
     assert any("3507-3508 (rev 2.1)" in d for d in layout.decisions)
 
 
-def test_variable_length_traces_are_refused_clearly(tmp_path: Path) -> None:
+VARIABLE_SPECS = [
+    Rev2Spec(n_traces=5, n_samples=20, lengths=(20, 7, 13, 20, 1), seed=70),
+    Rev2Spec(n_traces=4, n_samples=9, lengths=(3, 9, 5, 9), extra=1, endian="little", seed=71),
+    Rev2Spec(n_traces=3, n_samples=30, lengths=(30, 2, 17), extra=2, trailer=1, seed=72),
+    Rev2Spec(n_traces=4, n_samples=11, lengths=(11, 4, 4, 6), format_code=1, minor=1, seed=73),
+]
+
+
+@pytest.mark.parametrize("spec", VARIABLE_SPECS, ids=lambda s: str(s.seed))
+def test_variable_length_traces_read_each_at_its_length(tmp_path: Path, spec: Rev2Spec) -> None:
+    built = rev2_segy(spec)
+    path = _write(tmp_path, built.data)
+    layout = read_layout(path)
+    assert layout.variable and layout.trace_samples.tolist() == list(spec.lengths)
+    assert layout.n_samples == max(spec.lengths) == spec.n_samples
+    assert layout.data_end + len(layout.trailer) == len(built.data)
+    assert any("traces of varying length" in d for d in layout.decisions)
+    raw = np.frombuffer(built.data, np.uint8)
+    for t, offset in enumerate(layout.trace_offsets[:-1]):  # each record at its own length
+        header = raw[offset : offset + 240]
+        np.testing.assert_array_equal(header, built.headers[t])
+    from segycore.format.layout import read_trace_headers
+
+    np.testing.assert_array_equal(read_trace_headers(layout), built.headers)
+
+
+def test_variable_length_traces_whose_headers_lie_are_refused(tmp_path: Path) -> None:
     data = bytearray(valid_segy(SegySpec(n_traces=4, n_samples=20, format_code=5)))
     put(data, 3503, 0, 2, "big")  # fixed-length flag 0: lengths may vary
-    data += bytes(240 + 7 * 4)  # a fifth trace of 7 samples
-    with pytest.raises(SegyFormatError, match="varying length.*not supported"):
+    data += bytes(240 + 7 * 4)  # a fifth trace of 7 samples whose header says 0
+    with pytest.raises(SegyFormatError, match="varying length.*do not lead to the end"):
         read_layout(_write(tmp_path, bytes(data)))
+    put(data, 3600 + 4 * 320 + 115, 9, 2, "big")  # ... or 9
+    with pytest.raises(SegyFormatError, match="varying length"):
+        read_layout(_write(tmp_path, bytes(data)))
+    put(data, 3600 + 4 * 320 + 115, 7, 2, "big")  # the truth reads
+    assert read_layout(_write(tmp_path, bytes(data))).trace_samples.tolist() == [20] * 4 + [7]
 
 
 # -- overrides ---------------------------------------------------------------------------

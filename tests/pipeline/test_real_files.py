@@ -260,3 +260,29 @@ def test_a_byte_order_change_of_additional_headers_is_refused(tmp_path: Path) ->
     with pytest.raises(SegyError, match="cannot be converted to little-endian"):
         ParallelExportCoordinator(ExportConfig(dataset, tmp_path / "le.sgy", endian="little"))
     assert not (tmp_path / "le.sgy").exists()
+
+
+VARIABLE = [
+    Rev2Spec(n_traces=6, n_samples=20, lengths=(20, 7, 13, 20, 1, 5), seed=80),
+    Rev2Spec(n_traces=5, n_samples=9, lengths=(3, 9, 5, 9, 2), extra=1, endian="little", seed=81),
+    Rev2Spec(n_traces=4, n_samples=30, lengths=(30, 2, 17, 9), extra=2, trailer=1, seed=82),
+    Rev2Spec(n_traces=5, n_samples=11, lengths=(11, 4, 4, 6, 1), format_code=1, seed=83),
+]
+
+
+@pytest.mark.parametrize("spec", VARIABLE, ids=lambda s: str(s.seed))
+@pytest.mark.parametrize("segments", [False, True])
+def test_variable_length_traces_import_padded_and_export_at_their_lengths(
+    tmp_path: Path, spec: Rev2Spec, segments: bool
+) -> None:
+    built = rev2_segy(spec)
+    source, dataset, back = import_export(tmp_path, built.data, workers=3, segments=segments)
+    ds = open_dataset(dataset)
+    np.testing.assert_array_equal(np.asarray(ds.traces), built.samples)  # zero-padded
+    assert np.load(dataset / "trace_samples.npy").tolist() == list(spec.lengths)
+    assert ds.headers(["n_samples"]).column("n_samples").to_pylist() == list(spec.lengths)
+    if spec.extra:
+        np.testing.assert_array_equal(np.load(dataset / "extra_headers.npy"), built.extra_headers)
+    meta = json.loads((dataset / "metadata.json").read_text())
+    assert meta["reading"]["variable_length"] is True
+    assert back.read_bytes() == source.read_bytes()

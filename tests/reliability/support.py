@@ -102,9 +102,17 @@ def assert_dataset_matches(dataset: Path, layout: SegyLayout) -> None:
     if layout.salvage is None:  # the layout covers the file exactly
         assert layout.data_end + len(layout.trailer) == whole.size
         assert whole[whole.size - len(layout.trailer) :].tobytes() == layout.trailer
-    records = whole[layout.data_offset : layout.data_end].reshape(layout.n_traces, -1)
-    assert records.shape[1] == layout.trace_size
     head = layout.trace_header_size
+    if layout.variable:  # records of their own lengths, padded to the longest
+        offsets = layout.trace_offsets
+        records = np.zeros((layout.n_traces, layout.trace_size), dtype=np.uint8)
+        for t in range(layout.n_traces):
+            records[t, : offsets[t + 1] - offsets[t]] = whole[offsets[t] : offsets[t + 1]]
+        counts = np.load(dataset / "trace_samples.npy")
+        np.testing.assert_array_equal(counts, layout.trace_samples)
+    else:
+        records = whole[layout.data_offset : layout.data_end].reshape(layout.n_traces, -1)
+    assert records.shape[1] == layout.trace_size
     if layout.extra_headers:  # kept raw, readable with numpy alone
         extra = np.load(dataset / "extra_headers.npy")
         np.testing.assert_array_equal(extra, records[:, 240:head])

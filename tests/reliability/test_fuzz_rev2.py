@@ -39,6 +39,7 @@ BASES: tuple[bytes, ...] = tuple(
         Rev2Spec(n_traces=5, n_samples=7, extra=3, trailer=1, format_code=3, seed=3),
         Rev2Spec(n_traces=3, n_samples=5, extended=1, extended_field=-1, gap=50, seed=4),
         Rev2Spec(n_traces=4, n_samples=6, trailer=2, trailer_field=-1, format_code=8, seed=5),
+        Rev2Spec(n_traces=5, n_samples=8, lengths=(8, 3, 5, 8, 1), extra=1, seed=6),
     )
 )
 #: (1-based byte, width) of the rev 2 fields that decide the layout, and the first trace's.
