@@ -21,6 +21,7 @@ from typing import BinaryIO
 import numpy as np
 
 from ..format import codec
+from ..format.spec import TRACE_HEADER_SIZE
 
 __all__ = ["IBM_RAW_DIR", "IbmRawPart", "IbmRawRestorer", "join_parts"]
 
@@ -48,12 +49,14 @@ class IbmRawPart:
 
     def check(self, records: np.ndarray, first: int, n: int) -> None:
         """Keep the raw samples of the records among ``n`` that re-encoding would change."""
-        flags = codec.ibm_inexact_traces(records, n, self.n_samples, self.little_endian)
+        size = records.size // n  # variable-length traces come one record at a time
+        n_samples = (size - TRACE_HEADER_SIZE) // 4
+        flags = codec.ibm_inexact_traces(records, n, n_samples, self.little_endian)
         if not flags.any():
             return
         rows = np.flatnonzero(flags)
-        size = records.size // n
-        raw = records[: n * size].reshape(n, size)[rows, size - self.row_bytes :]
+        raw = np.zeros((len(rows), self.row_bytes), dtype=np.uint8)  # shorter ones zero-padded
+        raw[:, : 4 * n_samples] = records[: n * size].reshape(n, size)[rows, TRACE_HEADER_SIZE:]
         if self._traces is None:
             self.folder.mkdir(exist_ok=True)
             traces, samples = self._paths()
@@ -133,7 +136,7 @@ class IbmRawRestorer:
         restored = 0
         for k in range(lo, hi):
             t = int(self.traces[k]) - first
-            raw = np.asarray(self.samples[k])
+            raw = np.asarray(self.samples[k])[: size - TRACE_HEADER_SIZE]
             decoded = codec.ibm_to_float32(raw.view(order).astype(np.uint32))
             if np.array_equal(decoded.view(np.uint32), values[t].view(np.uint32)):
                 rows[t, size - raw.size :] = raw

@@ -220,8 +220,7 @@ class ParallelImportCoordinator(Coordinator):
         if layout.trace_samples is not None:
             trace_samples = str(self.staging / TRACE_SAMPLES_FILE)
             np.save(trace_samples, layout.trace_samples.astype(np.int64))
-        # (the raw-IBM sidecar keeps fixed-length rows: not for variable-length traces)
-        keep_ibm = layout.format.code == 1 and self.config.ibm_exact and not layout.variable
+        keep_ibm = layout.format.code == 1 and self.config.ibm_exact
         ranges = split_range(layout.n_traces, int(self.config.workers))
         tasks = [
             ImportTask(

@@ -223,6 +223,11 @@ def _import_variable_range(task: ImportTask, ctx: TaskContext) -> ImportWorkerRe
     def ended(offset: int) -> SegyFormatError:
         return SegyFormatError(f"{name} ended at byte {offset} while being imported")
 
+    ibm_raw = (
+        IbmRawPart(Path(task.ibm_raw_dir), task.index, task.n_samples, task.little_endian)
+        if task.ibm_raw_dir
+        else None
+    )
     src = open_for_reading(task.source)
     dst = extra = -1
     try:
@@ -244,6 +249,8 @@ def _import_variable_range(task: ImportTask, ctx: TaskContext) -> ImportWorkerRe
                     codec.decode_records(
                         compact, 1, k, task.format_code, task.little_endian, None, row
                     )
+                    if ibm_raw is not None:
+                        ibm_raw.check(compact, first + j, 1)
                 offset = task.data_start + first * row_bytes
                 pwrite_all(dst, memoryview(samples[:n]).cast("B"), offset)
                 segments.write(headers[:n])
@@ -256,6 +263,8 @@ def _import_variable_range(task: ImportTask, ctx: TaskContext) -> ImportWorkerRe
         for fd in (src, dst, extra):
             if fd >= 0:
                 os.close(fd)
+        if ibm_raw is not None:
+            ibm_raw.close()
     return ImportWorkerResult(
         task.index, task.start, task.stop, tuple(segments.paths), time.monotonic() - started
     )
@@ -454,6 +463,9 @@ def _export_variable_range(task: ExportTask, ctx: TaskContext) -> Path | None:
     record = np.empty(chunk * task.trace_size, dtype=np.uint8)
     compact = np.empty(TRACE_HEADER_SIZE + task.n_samples * fmt.itemsize, dtype=np.uint8)
     little = task.endian == "little"
+    restorer = (
+        IbmRawRestorer(Path(task.ibm_raw_dir), task.n_samples, little) if task.ibm_raw_dir else None
+    )
     fd = open_for_reading(task.traces_path)
     out = xfd = -1
     try:
@@ -491,6 +503,8 @@ def _export_variable_range(task: ExportTask, ctx: TaskContext) -> Path | None:
                             raise UnrepresentableValueError(
                                 _cannot_hold(fmt, values[j, bad], first + j, bad)
                             )
+                        if restorer is not None:
+                            restorer.restore(compact[:size], values[j : j + 1, :k], first + j, 1)
                         at = int(offsets[first + j]) - base
                         rec = record[at : at + head + k * fmt.itemsize]
                         rec[:TRACE_HEADER_SIZE] = compact[:TRACE_HEADER_SIZE]

@@ -16,6 +16,7 @@ import pytest
 
 from segycore import ExportConfig, ImportConfig, ParallelExportCoordinator, open_dataset
 from segycore.errors import SegyError, SegyFormatError
+from segycore.format.layout import read_layout
 from segycore.format.reference import float32_to_ibm_reference, ibm_to_float32_reference
 from segycore.pipeline.importer import ParallelImportCoordinator
 from tests.format.rev2_files import Rev2Spec, rev2_segy
@@ -36,6 +37,7 @@ SPECS = [
 def import_export(
     tmp_path: Path, data: bytes, workers: int = 2, segments: bool = False, **options: object
 ) -> tuple[Path, Path, Path]:
+    tmp_path.mkdir(exist_ok=True)
     source = tmp_path / "source.sgy"
     source.write_bytes(data)
     dataset = tmp_path / "out.dataset"
@@ -285,4 +287,18 @@ def test_variable_length_traces_import_padded_and_export_at_their_lengths(
         np.testing.assert_array_equal(np.load(dataset / "extra_headers.npy"), built.extra_headers)
     meta = json.loads((dataset / "metadata.json").read_text())
     assert meta["reading"]["variable_length"] is True
+    assert back.read_bytes() == source.read_bytes()
+
+
+def test_variable_length_unnormalised_ibm_round_trips(tmp_path: Path) -> None:
+    spec = Rev2Spec(n_traces=4, n_samples=8, lengths=(8, 3, 5, 8), format_code=1, seed=84)
+    data = bytearray(rev2_segy(spec).data)
+    source = tmp_path / "probe.sgy"
+    source.write_bytes(bytes(data))
+    offsets = read_layout(source).trace_offsets
+    for trace, word in ((1, 0x4100_0123), (3, 0x4200_0000)):  # unnormalised, zero + exponent
+        at = int(offsets[trace]) + 240 + 4
+        data[at : at + 4] = word.to_bytes(4, "big")
+    source, dataset, back = import_export(tmp_path / "run", bytes(data))
+    assert np.load(dataset / "ibm_raw" / "traces.npy").tolist() == [1, 3]
     assert back.read_bytes() == source.read_bytes()
