@@ -741,14 +741,28 @@ def read_layout(
         trace_samples = None
         if chosen is None and samples is None and _may_vary(binary):
             found = _scan_variable(f, readings[0], fmt, endian)
-            if found is not None:
-                chosen, trace_samples = found
+            cut = None if found else _scan_variable(f, readings[0], fmt, endian, partial=True)
+            if cut is not None and not salvage:
+                r, counts = cut
+                end = r.data_offset + int(_record_sizes(counts, r.extra, fmt).sum())
+                raise SegyFormatError(
+                    f"{name} is truncated: its {r.n_traces} complete traces of varying length "
+                    f"(fixed-length flag 0, bytes 3503-3504) end at byte {end}, then "
+                    f"{r.leftover} bytes do not hold the next; --salvage imports the "
+                    f"{r.n_traces} complete traces"
+                )
+            if found is not None or cut is not None:
+                chosen, trace_samples = found or cut  # type: ignore[misc]
                 decisions.append(
                     f"traces of varying length (fixed-length flag 0, bytes 3503-3504): "
                     f"{chosen.n_traces} traces of {int(trace_samples.min())} to "
                     f"{int(trace_samples.max())} samples, each as its trace header says; "
                     f"the dataset pads them to {chosen.n_samples}"
                 )
+            if cut is not None:
+                sizes = _record_sizes(trace_samples, chosen.extra, fmt)
+                end = chosen.data_offset + int(sizes.sum())
+                salvage_record, warnings = _salvage_record(f, binary, kind, chosen, end)
         if chosen is None:
             chosen = _refuse_or_salvage(
                 f, binary, readings, fmt, samples, format is not None, salvage, name
@@ -814,30 +828,37 @@ def _may_vary(binary: dict[str, int | float]) -> bool:
     return int(binary["fixed_length_traces"]) == 0 and int(binary["revision_major"]) >= 1
 
 
+def _record_sizes(counts: np.ndarray, extra: int, fmt: SampleFormat) -> np.ndarray:
+    """Bytes of each variable-length record."""
+    return TRACE_HEADER_SIZE * (1 + extra) + np.asarray(counts, dtype=np.int64) * fmt.itemsize
+
+
 def _scan_variable(
-    f: _File, r: _Reading, fmt: SampleFormat, endian: Endian
+    f: _File, r: _Reading, fmt: SampleFormat, endian: Endian, partial: bool = False
 ) -> tuple[_Reading, np.ndarray] | None:
     """Walk the traces by their own sample counts; the reading if they end where the data
     does (before the trailer), else None. A trace's count is bytes 137-140 of its header
-    extension 1 where present and non-zero, else bytes 115-116 (unsigned, as rev 2 says)."""
+    extension 1 where present and non-zero, else bytes 115-116 (unsigned, as rev 2 says).
+    With ``partial`` the walk may stop at a record the file cuts short (``leftover``
+    bytes remain): the complete traces of a truncated file."""
     head = TRACE_HEADER_SIZE * (1 + r.extra)
     end = f.size - r.trailer * STANZA_SIZE
     offset, counts = r.data_offset, []
     while offset < end:
+        if len(counts) >= MAX_VARIABLE_TRACES:
+            return None
         header = f.read(offset, head)
-        if len(header) < head or len(counts) >= MAX_VARIABLE_TRACES:
-            return None
-        n = int.from_bytes(header[114:116], endian)
-        if r.extra:
-            n = (
-                int.from_bytes(header[TRACE_HEADER_SIZE + 136 : TRACE_HEADER_SIZE + 140], endian)
-                or n
-            )
-        if n == 0:
-            return None
+        n = int.from_bytes(header[114:116], endian) if len(header) >= 116 else 0
+        if r.extra and len(header) == head:
+            ext1 = header[TRACE_HEADER_SIZE + 136 : TRACE_HEADER_SIZE + 140]
+            n = int.from_bytes(ext1, endian) or n
+        if len(header) < head or n == 0 or offset + head + n * fmt.itemsize > end:
+            if not partial:
+                return None
+            break
         offset += head + n * fmt.itemsize
         counts.append(n)
-    if offset != end or len(set(counts)) < 2:
+    if (offset != end and not partial) or len(set(counts)) < 2:
         return None
     trace_samples = np.array(counts, dtype=np.int64)
     longest = int(trace_samples.max())
@@ -845,7 +866,7 @@ def _scan_variable(
         r,
         n_samples=longest,
         n_traces=len(counts),
-        leftover=0,
+        leftover=end - offset,
         trace_size=head + longest * fmt.itemsize,
     )
     return reading, trace_samples
@@ -946,10 +967,16 @@ def _refuse_or_salvage(
 
 
 def _salvage_record(
-    f: _File, binary: dict[str, int | float], kind: RevisionKind, r: _Reading
+    f: _File,
+    binary: dict[str, int | float],
+    kind: RevisionKind,
+    r: _Reading,
+    data_end: int | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
-    """What a salvaging read keeps and drops, and one warning per problem."""
-    data_end = r.data_offset + r.n_traces * r.trace_size
+    """What a salvaging read keeps and drops, and one warning per problem (``data_end``:
+    where the complete traces end, for traces of varying length)."""
+    if data_end is None:
+        data_end = r.data_offset + r.n_traces * r.trace_size
     trailer_start = f.size - r.trailer * STANZA_SIZE
     dropped = [{"start": data_end, "stop": trailer_start, "bytes": trailer_start - data_end}]
     warnings = [

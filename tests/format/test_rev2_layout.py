@@ -319,3 +319,22 @@ def test_salvage_of_an_intact_file_changes_nothing(tmp_path: Path) -> None:
     layout = read_layout(path, salvage=True)
     check_holds(path, built, layout)
     assert layout.salvage is None and not layout.warnings
+
+
+@pytest.mark.parametrize("cut", [1, 30, 250])
+def test_a_truncated_variable_length_file_salvages_its_complete_traces(
+    tmp_path: Path, cut: int
+) -> None:
+    spec = Rev2Spec(n_traces=5, n_samples=20, lengths=(20, 7, 13, 20, 9), extra=1, seed=74)
+    built = rev2_segy(spec)
+    full = read_layout(_write(tmp_path, built.data, "full.sgy"))
+    path = _write(tmp_path, built.data[:-cut])
+    with pytest.raises(SegyFormatError, match="its 4 complete traces of varying length"):
+        read_layout(path)
+    layout = read_layout(path, salvage=True)
+    assert layout.trace_samples.tolist() == [20, 7, 13, 20]
+    end = int(full.trace_offsets[4])
+    assert layout.data_end == end
+    assert layout.salvage is not None
+    assert layout.salvage["dropped"] == [{"start": end, "stop": len(built.data) - cut,
+                                          "bytes": len(built.data) - cut - end}]  # fmt: skip
