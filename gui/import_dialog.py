@@ -38,7 +38,7 @@ from segycore.format.spec import TRACE_FIELDS
 from .background import run_in_background
 from .messages import explain_error
 from .source_scan import FIRST_TRACES, SourceScan, scan_source
-from .widgets import monospace_text, ok_cancel_buttons, path_row
+from .widgets import monospace_text, ok_cancel_buttons, path_row, scheduler_edit, scheduler_option
 
 __all__ = ["BYTE_ORDERS", "ImportDialog"]
 
@@ -92,6 +92,7 @@ class ImportDialog(QDialog):
             "traces; what was dropped is listed in the summary and in metadata.json"
         )
         self.salvage.toggled.connect(lambda _: self.start_scan())
+        self.scheduler = scheduler_edit()
 
         self.facts: dict[str, QLabel] = {}
         facts = QGridLayout()
@@ -130,6 +131,7 @@ class ImportDialog(QDialog):
         form.addRow("Byte order", self.byte_order)
         form.addRow("Destination", path_row(self.destination_edit, browse_destination))
         form.addRow("Workers", self.workers)
+        form.addRow("Run on cluster", self.scheduler)
         form.addRow("", self.overwrite)
         form.addRow("", self.salvage)
 
@@ -181,6 +183,7 @@ class ImportDialog(QDialog):
             "endian": BYTE_ORDERS[self.byte_order.currentText()],
             "overwrite": self.overwrite.isChecked(),
             "salvage": self.salvage.isChecked(),
+            "scheduler": scheduler_option(self.scheduler),
         }
 
     # -- scanning --------------------------------------------------------------------

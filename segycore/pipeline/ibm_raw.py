@@ -84,14 +84,18 @@ def join_parts(folder: Path, n_samples: int) -> int:
     parts = sorted(folder.glob("part-*.traces")) if folder.is_dir() else []
     if not parts:
         return 0
-    numbers = np.concatenate([np.fromfile(p, dtype="<i8") for p in parts]).astype(np.int64)
+    pieces = [np.fromfile(p, dtype="<i8").astype(np.int64) for p in parts]
+    # parts are whole trace ranges: ordering the parts by their first trace orders all
+    # (a cluster's task indexes need not follow the traces)
+    order = sorted(range(len(parts)), key=lambda i: int(pieces[i][0]) if len(pieces[i]) else 0)
+    numbers = np.concatenate([pieces[i] for i in order])
     np.save(folder / _TRACES, numbers)
     with open(folder / _SAMPLES, "wb") as fh:
         np.lib.format.write_array_header_1_0(
             fh, {"descr": "|u1", "fortran_order": False, "shape": (len(numbers), 4 * n_samples)}
         )
-        for part in parts:
-            with open(part.with_suffix(".bin"), "rb") as src:
+        for i in order:
+            with open(parts[i].with_suffix(".bin"), "rb") as src:
                 while block := src.read(1 << 20):
                     fh.write(block)
     for part in parts:

@@ -30,6 +30,7 @@ from ..storage.staging import (
     publish,
     staging_path,
 )
+from .cluster import check_scheduler_option, cluster_backend
 from .coordinator import Coordinator
 from .ibm_raw import IBM_RAW_DIR, join_parts
 from .options import (
@@ -91,6 +92,9 @@ class ImportConfig:
     ibm_exact
         For IBM files, keep the raw sample bytes of the traces re-encoding would change
         (``ibm_raw/``), so export gives the source back byte for byte.
+    scheduler
+        ``tcp://host:port`` of a dask.distributed scheduler: run the parallel stage on
+        its cluster (:mod:`segycore.pipeline.cluster`); default the worker threads.
     """
 
     source: Path | str
@@ -106,9 +110,11 @@ class ImportConfig:
     samples: int | None = None
     textual_encoding: str | None = None
     ibm_exact: bool = True
+    scheduler: str | None = None
 
     def __post_init__(self) -> None:
         check_job_options(self.workers, self.endian, self.chunk_bytes, self.rate_limit)
+        check_scheduler_option(self.scheduler)
         check_field_names(self.ensemble_keys)
         check_reading_options(
             self.salvage, self.format_code, self.samples, self.textual_encoding, self.ibm_exact
@@ -158,6 +164,7 @@ class ParallelImportCoordinator(Coordinator):
     kind = "import"
 
     def __init__(self, config: ImportConfig, backend: Backend | None = None) -> None:
+        backend = backend or cluster_backend(config.scheduler, config.rate_limit)
         super().__init__(config.rate_limit, backend)
         self.config = config
         self.source = Path(config.source)
