@@ -33,8 +33,10 @@ from .coordinator import Coordinator
 from .ibm_raw import IBM_RAW_DIR, IbmRawRestorer
 from .options import (
     CHUNK_BYTES,
+    check_flag,
     check_job_options,
     check_merge_method,
+    check_path,
     check_sample_format,
     default_workers,
 )
@@ -110,12 +112,18 @@ class ExportConfig:
     scheduler: str | None = None
 
     def __post_init__(self) -> None:
+        check_path(self.dataset, "dataset")
+        check_path(self.destination, "destination")
         check_job_options(self.workers, self.endian, self.chunk_bytes, self.rate_limit)
         check_scheduler_option(self.scheduler)
         if self.scheduler and self.segments:
             raise SegyError("segments are not used on a cluster: each task writes its slice")
         if self.format_code is not None:
             check_sample_format(self.format_code)
+        if self.textual_header is not None and not isinstance(self.textual_header, str):
+            raise SegyError(f"textual header must be text, got {type(self.textual_header)}")
+        check_flag(self.overwrite, "overwrite")
+        check_flag(self.segments, "segments")
         check_merge_method(self.merge_method)
 
 

@@ -36,7 +36,9 @@ from .ibm_raw import IBM_RAW_DIR, join_parts
 from .options import (
     CHUNK_BYTES,
     check_field_names,
+    check_flag,
     check_job_options,
+    check_path,
     check_reading_options,
     default_workers,
 )
@@ -113,9 +115,12 @@ class ImportConfig:
     scheduler: str | None = None
 
     def __post_init__(self) -> None:
+        check_path(self.source, "source")
+        check_path(self.destination, "destination")
         check_job_options(self.workers, self.endian, self.chunk_bytes, self.rate_limit)
         check_scheduler_option(self.scheduler)
         check_field_names(self.ensemble_keys)
+        check_flag(self.overwrite, "overwrite")
         check_reading_options(
             self.salvage, self.format_code, self.samples, self.textual_encoding, self.ibm_exact
         )

@@ -22,8 +22,10 @@ __all__ = [
     "CHUNK_BYTES",
     "MAX_WORKERS",
     "check_field_names",
+    "check_flag",
     "check_job_options",
     "check_merge_method",
+    "check_path",
     "check_reading_options",
     "check_sample_format",
     "config_from_data",
@@ -67,6 +69,20 @@ def check_job_options(
             raise SegyError(f"rate limit must be positive MB/s, got {rate_limit}")
 
 
+def check_path(value: object, what: str) -> None:
+    """Refuse a ``what`` (source, destination ...) that is not a non-empty path."""
+    if isinstance(value, bytes) or not isinstance(value, str | os.PathLike):
+        raise SegyError(f"{what} must be a path, got {value!r}")
+    if not os.fspath(value):
+        raise SegyError(f"{what} must be a path, got an empty one")
+
+
+def check_flag(value: object, what: str) -> None:
+    """Refuse an on/off option that is not ``True`` or ``False``."""
+    if not isinstance(value, bool):
+        raise SegyError(f"{what} must be True or False, got {value!r}")
+
+
 def check_field_names(keys: object) -> tuple[str, ...]:
     """The canonical names of the trace-header fields ``keys`` names; refuse unknown ones."""
     if isinstance(keys, str | int):
@@ -100,9 +116,8 @@ def check_reading_options(
     ibm_exact: object,
 ) -> None:
     """Refuse import reading options (salvage, overrides) no run could honour."""
-    for name, flag in (("salvage", salvage), ("ibm_exact", ibm_exact)):
-        if not isinstance(flag, bool):
-            raise SegyError(f"{name} must be True or False, got {flag!r}")
+    check_flag(salvage, "salvage")
+    check_flag(ibm_exact, "ibm_exact")
     if format_code is not None:
         check_sample_format(format_code)
     if samples is not None and (not _is_whole(samples) or not 0 < samples < 2**31):
