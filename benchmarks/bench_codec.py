@@ -6,7 +6,8 @@
 Decodes and encodes the workers' chunk (2 MiB of 1000-sample big-endian records, the
 import's and export's ``CHUNK_BYTES``) from a small ring of buffers, with the kernels
 pinned to each level (``portable`` is the x86-64 baseline build: the code before the
-SIMD clones; ``avx2`` and ``avx512`` are the run-time dispatched clones). Levels
+SIMD clones; ``avx2`` and ``avx512`` are the run-time dispatched clones); for IBM also
+the import's byte-exactness test (``ibm_inexact_traces``). Levels
 alternate round by round (order rotating) and each figure is the median over rounds of
 file bytes converted per second per thread. ``--threads 2`` runs two threads at once,
 each on its own buffers (the GIL is released in the kernels), as two workers do.
@@ -69,6 +70,7 @@ def _worker(
     dsts = [np.empty_like(samples) for _ in range(ring)]
     hdrs = [np.empty_like(headers) for _ in range(ring)]
     outs = [np.empty_like(records) for _ in range(ring)]
+    flags = np.zeros(n, np.uint8)
     for i in range(ring):  # touch every page first
         module.decode_records(srcs[i], n, N_SAMPLES, code, False, hdrs[i], dsts[i])
     _BARRIER.wait()  # all threads start converting together
@@ -77,6 +79,8 @@ def _worker(
         i = r % ring
         if kind == "decode":
             module.decode_records(srcs[i], n, N_SAMPLES, code, False, hdrs[i], dsts[i])
+        elif kind == "ibm exactness":
+            module.ibm_inexact_traces(srcs[i], n, N_SAMPLES, False, flags)
         else:
             module.encode_records(hdrs[i], dsts[i], code, False, outs[i])
     out.append(time.perf_counter() - started)
@@ -106,6 +110,12 @@ def measure(
     return n * record * repeat / seconds
 
 
+def _ops(code: int, module: ModuleType) -> tuple[str, ...]:
+    """What to time for a format: decode, encode, and for IBM the import's exactness test."""
+    exact = code == 1 and hasattr(module, "ibm_inexact_traces")
+    return ("decode", "encode", "ibm exactness") if exact else ("decode", "encode")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--formats", type=int, nargs="+", default=[1, 5, 3])
@@ -130,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                 _convert.set_simd_level(level)
             for code in args.formats:
                 for threads in args.threads:
-                    for kind in ("decode", "encode"):
+                    for kind in _ops(code, module):
                         rate = measure(kind, module, code, threads, args.repeat, args.ring)
                         figures.setdefault((kind, code, threads, name), []).append(rate)
         print(f"  round {rnd + 1}/{args.rounds} done", file=sys.stderr, flush=True)
@@ -148,11 +158,17 @@ def main(argv: list[str] | None = None) -> int:
     ]
     rows: list[dict[str, Any]] = []
     for code in args.formats:
-        for kind in ("decode", "encode"):
+        for kind in _ops(code, _convert):
             for threads in args.threads:
-                medians = {n: statistics.median(figures[(kind, code, threads, n)]) for n in names}
+                medians = {
+                    n: statistics.median(figures[(kind, code, threads, n)])
+                    for n in names
+                    if (kind, code, threads, n) in figures  # an old build may lack an op
+                }
                 best = max(medians[n] for n in names if n in _convert.simd_levels())
-                cells = " | ".join(f"{medians[n] / 1e9:.2f}" for n in names)
+                cells = " | ".join(
+                    f"{medians[n] / 1e9:.2f}" if n in medians else "-" for n in names
+                )
                 lines.append(
                     f"| {code} {sample_format(code).name} | {kind} | {threads} | {cells} | "
                     f"{best / medians[ref]:.2f}x |"

@@ -417,7 +417,8 @@ cdef extern from *:
         } } while (0)
     /* 1 when some of the n IBM words at row would not come back from decode + encode:
        the plain test over the row, then the exact test only for a row that fails it. */
-    static uint32_t sc_ibm_row_inexact(const unsigned char *row, Py_ssize_t n, int swap) {
+    SCK_INLINE uint32_t sc_ibm_row_inexact_body(const unsigned char *row, Py_ssize_t n,
+                                                int swap) {
         uint32_t plain = 0, bad = 0;
         if (swap) {
             SC_IBM_ROW(1, SC_IBM_PLAIN, row, n, plain);
@@ -427,6 +428,27 @@ cdef extern from *:
             if (plain) SC_IBM_ROW(0, SC_IBM_EXACT, row, n, bad);
         }
         return bad;
+    }
+    /* One clone per SIMD level of simd_kernels.h, called at the level in use. */
+    typedef uint32_t (*sc_inexact_fn)(const unsigned char *, Py_ssize_t, int);
+    static uint32_t sc_ibm_row_inexact_portable(const unsigned char *r, Py_ssize_t n, int s) {
+        return sc_ibm_row_inexact_body(r, n, s);
+    }
+    #if SCK_X86_DISPATCH
+    SCK_AVX2 static uint32_t sc_ibm_row_inexact_avx2(const unsigned char *r, Py_ssize_t n, int s) {
+        return sc_ibm_row_inexact_body(r, n, s);
+    }
+    SCK_AVX512 static uint32_t sc_ibm_row_inexact_avx512(const unsigned char *r, Py_ssize_t n,
+                                                          int s) {
+        return sc_ibm_row_inexact_body(r, n, s);
+    }
+    static const sc_inexact_fn sc_inexact_levels[SCK_N_LEVELS] = {
+        sc_ibm_row_inexact_portable, sc_ibm_row_inexact_avx2, sc_ibm_row_inexact_avx512};
+    #else
+    static const sc_inexact_fn sc_inexact_levels[SCK_N_LEVELS] = {sc_ibm_row_inexact_portable};
+    #endif
+    static uint32_t sc_ibm_row_inexact(const unsigned char *row, Py_ssize_t n, int swap) {
+        return sc_inexact_levels[sck_level](row, n, swap);
     }
     """
     uint32_t sc_ibm_row_inexact(const uint8_t *row, Py_ssize_t n, int swap) nogil

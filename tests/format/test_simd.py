@@ -180,3 +180,24 @@ def test_environment_typo_warns_and_uses_the_best_level() -> None:
     )
     assert done.stdout.strip() == LEVELS[-1]
     assert "SEGYCORE_SIMD ignored" in done.stderr
+
+
+@pytest.mark.parametrize("little", ENDIANS)
+@pytest.mark.parametrize("n_samples", LENGTHS)
+def test_ibm_exactness_every_level_is_decode_then_encode(
+    level: str, little: bool, n_samples: int
+) -> None:
+    """The IBM byte-exactness test (realfiles' kernel, cloned per level) at every level."""
+    rng = np.random.default_rng([7, n_samples, little])
+    n_traces = 64
+    words = special_ibm_words(rng, n_traces * n_samples).reshape(n_traces, n_samples)
+    words[::3] = (words[::3] & 0x80FFFFFF) | 0x41000000  # many rows all exact
+    words[::3] |= 0x00100000  # normalised
+    records = np.zeros((n_traces, codec.record_size(n_samples, 1)), np.uint8)
+    records[:, TRACE_HEADER_SIZE:] = words.astype("<u4" if little else ">u4").view(np.uint8)
+    flags = codec.ibm_inexact_traces(records, n_traces, n_samples, little)
+    values = ibm_to_float32_reference(words.ravel())
+    again, _ = float32_to_ibm_reference(values)
+    expected = (again.reshape(words.shape) != words).any(axis=1)
+    np.testing.assert_array_equal(flags, expected)
+    assert expected.any() and not expected.all()
