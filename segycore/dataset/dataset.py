@@ -3,7 +3,9 @@
 =========================  ======================================================
 ``traces.npy``             (n_traces, n_samples), C order, the format's exact dtype
 ``headers.parquet``        one row per trace: every standard field + ``raw_header``
-``index/<key>.parquet``    one row per ensemble of ``key``: value, first/end trace
+``index/<key>.parquet``    one row per distinct value of ``key`` (see ``ensembles``)
+``index/<key>.order.npy``  trace numbers sorted by ``key``: every trace of a value
+``geometry/``              survey grid and grid -> trace map (see ``geometry``)
 ``metadata.json``          file headers (decoded and raw), format, sizes, timings
 =========================  ======================================================
 """
@@ -27,6 +29,7 @@ from ..format.layout import SegyLayout, decode_textual_header
 from ..format.spec import resolve_trace_field
 from ..storage.staging import publish, remove_path, staging_path
 from . import ensembles
+from .geometry import GEOMETRY_DIR, Geometry, geometry_info, read_geometry
 from .headers import HEADER_SCHEMA, PARQUET_OPTIONS, ROW_GROUP_SIZE
 
 __all__ = [
@@ -41,6 +44,7 @@ __all__ = [
 ]
 
 DATASET_VERSION = 1
+_UNREAD = object()
 TRACES_FILE = "traces.npy"
 HEADERS_FILE = "headers.parquet"
 INDEX_DIR = "index"
@@ -122,6 +126,8 @@ class Dataset:
                 f"{self.path}: traces.npy has shape {self.traces.shape}, metadata says {expected}"
             )
         self._check_header_rows()
+        self._indexes: dict[str, ensembles.EnsembleIndex] = {}
+        self._geometry: Geometry | object | None = _UNREAD
 
     def _check_header_rows(self) -> None:
         """Refuse a ``headers.parquet`` without exactly one row per trace.
@@ -165,7 +171,12 @@ class Dataset:
 
     @property
     def ensemble_keys(self) -> list[str]:
-        return list(self.metadata.get("ensemble_keys", []))
+        """Every indexed key: the import's keys first, then any added later."""
+        keys = list(self.metadata.get("ensemble_keys", []))
+        index_dir = self.path / INDEX_DIR
+        if index_dir.is_dir():
+            keys += sorted(p.stem for p in index_dir.glob("*.parquet") if p.stem not in keys)
+        return keys
 
     @property
     def headers_path(self) -> Path:
@@ -194,17 +205,41 @@ class Dataset:
         return pq.read_table(self.headers_path, columns=[name]).column(name).to_numpy()
 
     def ensembles(self, key: str | int | None = None) -> pa.Table:
-        """The ensemble index of ``key`` (default: the first key indexed at import)."""
+        """The ensemble table of ``key`` (default: the first key indexed at import).
+
+        One row per distinct value, ascending: ``value``, ``trace_count``, ``order_start``
+        and ``first_trace``/``end_trace`` (null where the value's traces are not consecutive).
+        """
+        return self.ensemble_index(key).table
+
+    def ensemble_index(self, key: str | int | None = None) -> ensembles.EnsembleIndex:
+        """The complete index of ``key``: its table and the stable sort permutation."""
         name = self._index_key(key)
-        return pq.read_table(self.path / INDEX_DIR / f"{name}.parquet")
+        if name not in self._indexes:
+            index = ensembles.read_index(self.path / INDEX_DIR, name)
+            if index is None:  # a dataset from before the complete index: build it here
+                index = ensembles.EnsembleIndex.build(name, self.header(name))
+            self._indexes[name] = index
+        return self._indexes[name]
 
     def ensemble(self, value: int, key: str | int | None = None) -> slice:
-        """The trace range of the ensemble whose key equals ``value``."""
-        return ensembles.lookup(self.ensembles(key), value)
+        """The trace range of ``value``'s ensemble, when its traces are consecutive.
+
+        A value whose traces are spread over the file (a CDP of a shot-ordered survey)
+        raises :class:`SegyError`: use :meth:`gather` or :meth:`ensemble_traces`.
+        """
+        return self.ensemble_index(key).trace_range(value)
+
+    def ensemble_traces(self, value: int, key: str | int | None = None) -> np.ndarray:
+        """Every trace number whose ``key`` equals ``value``, in file order."""
+        return self.ensemble_index(key).trace_numbers(value)
 
     def gather(self, value: int, key: str | int | None = None) -> np.ndarray:
-        """The traces of one ensemble, shape (traces in the ensemble, n_samples)."""
-        return self.traces[self.ensemble(value, key)]
+        """Every trace whose ``key`` equals ``value``, in file order: (count, n_samples)."""
+        numbers = self.ensemble_traces(value, key)
+        if numbers.size and numbers[-1] - numbers[0] + 1 == numbers.size:
+            return np.array(self.traces[int(numbers[0]) : int(numbers[-1]) + 1])
+        return self.traces[numbers]
 
     def _index_key(self, key: str | int | None) -> str:
         keys = self.ensemble_keys
@@ -212,10 +247,85 @@ class Dataset:
             if not keys:
                 raise SegyError(f"{self.path} has no ensemble index")
             return keys[0]
-        name = resolve_trace_field(key).name
+        name = self.column_name(key)
         if name not in keys:
             raise SegyError(f"{self.path} has no ensemble index on {name} (it has: {keys})")
         return name
+
+    def column_name(self, key: str | int) -> str:
+        """The ``headers.parquet`` column a user's field name or byte position means."""
+        try:
+            return resolve_trace_field(key).name
+        except ValueError as exc:
+            raise SegyError(str(exc)) from None
+
+    # -- geometry ------------------------------------------------------------------
+    @property
+    def geometry(self) -> Geometry | None:
+        """The survey grid (see :mod:`segycore.dataset.geometry`), None without one."""
+        if self._geometry is _UNREAD:
+            self._geometry = read_geometry(self.path / GEOMETRY_DIR)
+        return self._geometry  # type: ignore[return-value]
+
+    @property
+    def geometry_info(self) -> dict[str, Any] | None:
+        """``geometry/geometry.json``: the grid's description, or why there is no grid."""
+        return geometry_info(self.path / GEOMETRY_DIR)
+
+    def _grid(self) -> Geometry:
+        geometry = self.geometry
+        if geometry is None:
+            info = self.geometry_info
+            why = info.get("reason", "") if info else "it was imported without geometry"
+            raise SegyError(f"{self.path} has no survey geometry ({why})")
+        return geometry
+
+    def _read_bins(self, numbers: np.ndarray) -> np.ndarray:
+        """Traces of a block of the trace map; missing bins (-1) as zeros."""
+        out = np.zeros((*numbers.shape, self.n_samples), dtype=self.traces.dtype)
+        valid = numbers >= 0
+        wanted = np.asarray(numbers[valid], dtype=np.int64)
+        if wanted.size:
+            order = np.argsort(wanted, kind="stable")  # read in file order
+            data = np.empty((wanted.size, self.n_samples), dtype=self.traces.dtype)
+            data[order] = self.traces[wanted[order]]
+            out[valid] = data
+        return out
+
+    def inline(self, number: int, offset: int | None = None) -> np.ndarray:
+        """One inline: (n_crosslines, n_samples), or (n_crosslines, n_offsets, n_samples)
+        for pre-stack data without ``offset``; crosslines ascending, missing traces zero."""
+        grid = self._grid()
+        i = grid.line_position("inline", number)
+        slot = grid.offset_position(offset)
+        numbers = grid.trace_map[i] if slot is None else grid.trace_map[i, :, slot]
+        return self._read_bins(np.asarray(numbers))
+
+    def crossline(self, number: int, offset: int | None = None) -> np.ndarray:
+        """One crossline: (n_inlines, n_samples), or (n_inlines, n_offsets, n_samples)
+        for pre-stack data without ``offset``; inlines ascending, missing traces zero."""
+        grid = self._grid()
+        j = grid.line_position("crossline", number)
+        slot = grid.offset_position(offset)
+        numbers = grid.trace_map[:, j] if slot is None else grid.trace_map[:, j, slot]
+        return self._read_bins(np.asarray(numbers))
+
+    def sample_slice(self, index: int, offset: int | None = None) -> np.ndarray:
+        """Sample ``index`` of every bin: (n_inlines, n_crosslines), or with an offset
+        axis last for pre-stack data without ``offset``; missing traces zero."""
+        grid = self._grid()
+        if not 0 <= int(index) < self.n_samples:
+            raise SegyError(f"sample index {index} outside 0..{self.n_samples - 1}")
+        slot = grid.offset_position(offset)
+        numbers = np.asarray(grid.trace_map if slot is None else grid.trace_map[:, :, slot])
+        column = np.empty(self.n_traces, dtype=self.traces.dtype)
+        step = max(1, (64 << 20) // max(1, self.traces.strides[0]))
+        for first in range(0, self.n_traces, step):
+            column[first : first + step] = self.traces[first : first + step, int(index)]
+        out = np.zeros(numbers.shape, dtype=self.traces.dtype)
+        valid = numbers >= 0
+        out[valid] = column[numbers[valid]]
+        return out
 
     def update_headers(self, columns: Mapping[str | int, Sequence[int] | np.ndarray]) -> None:
         """Replace whole header columns (e.g. a corrected CDP), rewriting the file atomically.

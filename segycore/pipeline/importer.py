@@ -19,11 +19,10 @@ from typing import Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..dataset.dataset import HEADERS_FILE, INDEX_DIR, TRACES_FILE, layout_metadata, write_metadata
-from ..dataset.ensembles import EnsembleIndexBuilder
 from ..dataset.headers import ROW_GROUP_SIZE, headers_to_table, iter_raw_headers, open_header_writer
+from ..dataset.indexing import build_indexes
 from ..errors import JobCancelled, SegyFormatError
 from ..format import codec
 from ..format.layout import Endian, SegyLayout, read_layout
@@ -351,29 +350,21 @@ class ParallelImportCoordinator:
     def run_build_index(
         self, headers_path: Path, progress_callback: ProgressCallback | None = None
     ) -> dict[str, Path]:
-        """Find ensemble boundaries of every key with the compiled kernel; report traces."""
+        """Index every key and detect the survey grid (``dataset.indexing``); report traces."""
         started = time.monotonic()
         report = Throttle(progress_callback, self.layout.n_traces)
         report(0, force=True)
-        builders = {key: EnsembleIndexBuilder() for key in self.keys}
-        scanned = 0
-        with pq.ParquetFile(headers_path) as headers:
-            if self.keys:
-                for batch in headers.iter_batches(batch_size=ROW_GROUP_SIZE, columns=self.keys):
-                    for key, builder in builders.items():
-                        builder.add(batch.column(key).to_numpy())
-                    scanned += batch.num_rows
-                    report(scanned)
-        index_dir = self.staging / INDEX_DIR
-        index_dir.mkdir(exist_ok=True)
-        paths = {}
-        for key, builder in builders.items():
-            paths[key] = index_dir / f"{key}.parquet"
-            with pa.OSFile(str(paths[key]), "wb") as sink:  # closed even on a failed write
-                pq.write_table(builder.table(), sink)
+        build_indexes(
+            headers_path,
+            self.layout.n_traces,
+            self.keys,
+            self.staging,
+            report=report,
+            cancelled=self._cancel.is_set,
+        )
         report(self.layout.n_traces, force=True)
         self.stage_seconds["build_index"] = time.monotonic() - started
-        return paths
+        return {key: self.staging / INDEX_DIR / f"{key}.parquet" for key in self.keys}
 
     # -- stage 4 ---------------------------------------------------------------------
     def run_cleanup(
