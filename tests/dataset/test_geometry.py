@@ -185,6 +185,7 @@ def test_custom_byte_positions(tmp_path: Path) -> None:
     ils, xls, _, grid, _ = expected_grid(source, il_byte=17, xl_byte=13)
     geometry = result.geometry
     np.testing.assert_array_equal(geometry.inlines, ils)
+    np.testing.assert_array_equal(geometry.crosslines, xls)
     assert geometry.sorting["major"] == "crossline"
     with segyio.open(source, iline=17, xline=13) as f:  # segyio's own geometry as a 2nd oracle
         np.testing.assert_array_equal(np.sort(f.ilines), ils)  # segyio: in file order
