@@ -25,12 +25,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import SegyError
+from ..format.fields import CustomField
 from ..format.layout import SegyLayout, decode_textual_header
 from ..format.spec import resolve_trace_field
 from ..storage.staging import publish, remove_path, staging_path
 from . import ensembles
 from .geometry import GEOMETRY_DIR, Geometry, geometry_info, read_geometry
-from .headers import HEADER_SCHEMA, PARQUET_OPTIONS, ROW_GROUP_SIZE
+from .headers import PARQUET_OPTIONS, ROW_GROUP_SIZE, custom_fields_of
 
 __all__ = [
     "DATASET_VERSION",
@@ -127,6 +128,7 @@ class Dataset:
             )
         self._check_header_rows()
         self._indexes: dict[str, ensembles.EnsembleIndex] = {}
+        self._custom: tuple[CustomField, ...] | None = None
         self._geometry: Geometry | object | None = _UNREAD
 
     def _check_header_rows(self) -> None:
@@ -196,12 +198,12 @@ class Dataset:
         """Trace headers as a pyarrow table; ``columns`` may use any accepted field name."""
         names = None
         if columns is not None:
-            names = [c if c == "raw_header" else resolve_trace_field(c).name for c in columns]
+            names = [c if c == "raw_header" else self.column_name(c) for c in columns]
         return pq.read_table(self.headers_path, columns=names)
 
     def header(self, field: str | int) -> np.ndarray:
         """One trace-header field for every trace, e.g. ``header("CDP")`` or ``header(21)``."""
-        name = resolve_trace_field(field).name
+        name = self.column_name(field)
         return pq.read_table(self.headers_path, columns=[name]).column(name).to_numpy()
 
     def ensembles(self, key: str | int | None = None) -> pa.Table:
@@ -252,8 +254,25 @@ class Dataset:
             raise SegyError(f"{self.path} has no ensemble index on {name} (it has: {keys})")
         return name
 
+    @property
+    def custom_fields(self) -> tuple[CustomField, ...]:
+        """The custom header fields (``NAME:BYTE:TYPE``) decoded at import."""
+        if self._custom is None:
+            try:
+                self._custom = custom_fields_of(pq.read_schema(self.headers_path))
+            except (OSError, pa.ArrowException) as exc:
+                raise SegyError(f"{self.headers_path} cannot be read: {exc}") from None
+        return self._custom
+
     def column_name(self, key: str | int) -> str:
-        """The ``headers.parquet`` column a user's field name or byte position means."""
+        """The ``headers.parquet`` column a user's field name or byte position means.
+
+        Custom field names first (exactly or case-insensitively), then the standard
+        fields' names, segyio's names and byte positions.
+        """
+        for custom in self.custom_fields:
+            if str(key).strip().lower() == custom.name.lower():
+                return custom.name
         try:
             return resolve_trace_field(key).name
         except ValueError as exc:
@@ -332,29 +351,37 @@ class Dataset:
 
         Export writes the new values; every byte of a field left alone stays as read.
         """
-        replacements = {resolve_trace_field(k): np.asarray(v) for k, v in columns.items()}
-        for field, values in replacements.items():
+        customs = {f.name: f for f in self.custom_fields}
+        replacements: dict[str, tuple[np.dtype, np.ndarray]] = {}
+        for key, new in columns.items():
+            name = self.column_name(key)
+            values = np.asarray(new)
             if values.shape != (self.n_traces,):
                 raise SegyError(
-                    f"new {field.name} column has shape {values.shape}, expected ({self.n_traces},)"
+                    f"new {name} column has shape {values.shape}, expected ({self.n_traces},)"
                 )
-            info = np.iinfo(field.dtype)
-            if values.size and (values.min() < info.min or values.max() > info.max):
-                raise SegyError(
-                    f"new {field.name} values do not fit the field's {field.width} bytes"
-                )
+            if name in customs:
+                customs[name].check_values(values)
+                dtype = customs[name].dtype
+            else:
+                field = resolve_trace_field(name)
+                dtype = field.dtype
+                info = np.iinfo(dtype)
+                if values.size and (values.min() < info.min or values.max() > info.max):
+                    raise SegyError(f"new {name} values do not fit the field's {field.width} bytes")
+            replacements[name] = (dtype, values)
         staged = staging_path(self.headers_path)
         source = pq.ParquetFile(self.headers_path)
         try:
-            with pq.ParquetWriter(staged, HEADER_SCHEMA, **PARQUET_OPTIONS) as writer:
+            with pq.ParquetWriter(staged, source.schema_arrow, **PARQUET_OPTIONS) as writer:
                 start = 0
                 for batch in source.iter_batches(batch_size=ROW_GROUP_SIZE):
                     table = pa.Table.from_batches([batch])
                     stop = start + table.num_rows
-                    for field, values in replacements.items():
-                        i = table.schema.get_field_index(field.name)
+                    for name, (dtype, values) in replacements.items():
+                        i = table.schema.get_field_index(name)
                         table = table.set_column(
-                            i, field.name, pa.array(values[start:stop].astype(field.dtype))
+                            i, name, pa.array(values[start:stop].astype(dtype))
                         )
                     writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
                     start = stop
