@@ -1,0 +1,191 @@
+"""Add or rebuild the ensemble indexes and the geometry of an existing dataset.
+
+One stage, "Build ensemble index" (traces, cancellable): the indexes are built in a
+staging folder inside the dataset, the keys not rebuilt are carried over, and then
+``index/`` and ``geometry/`` are renamed into place and ``metadata.json`` replaced, in
+that order. A failed or cancelled job leaves the dataset exactly as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..dataset.dataset import INDEX_DIR, METADATA_FILE, Dataset
+from ..dataset.ensembles import index_paths
+from ..dataset.geometry import GEOMETRY_DIR
+from ..dataset.indexing import build_indexes
+from ..errors import JobCancelled, SegyError
+from ..storage.staging import discard_paths, publish, staging_path
+from .stages import ProgressCallback, Stage, Throttle
+
+__all__ = ["INDEX_STAGES", "IndexConfig", "IndexCoordinator", "IndexResult", "geometry_keys"]
+
+INDEX_STAGES: tuple[Stage, ...] = (
+    Stage("build_index", "Build ensemble index", "Building ensemble index...", "traces", True),
+)
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """Which indexes of a dataset to add or rebuild.
+
+    Parameters
+    ----------
+    dataset
+        The dataset folder (changed in place, atomically).
+    ensemble_keys
+        Keys to index (names, segyio names, byte positions or custom field names);
+        existing indexes of other keys are kept.
+    geometry
+        Detect (again) the survey grid.
+    inline, crossline, offset
+        The geometry's fields (as segyio's ``iline=``/``xline=``: a byte position works).
+    workers
+        Worker slots of the job (the build itself is one thread).
+    """
+
+    dataset: Path | str
+    ensemble_keys: Sequence[str | int] = ()
+    geometry: bool = True
+    inline: str | int = "inline"
+    crossline: str | int = "crossline"
+    offset: str | int = "offset"
+    workers: int = field(default=1)
+
+    def __post_init__(self) -> None:
+        if not self.ensemble_keys and not self.geometry:
+            raise SegyError("nothing to index: give an ensemble key or ask for the geometry")
+
+    @property
+    def destination(self) -> Path:
+        """The folder the job changes (named so for the supervisor's messages)."""
+        return Path(self.dataset)
+
+
+def geometry_keys(dataset: Dataset, inline: str | int, crossline: str | int, offset: str | int):
+    """The header columns of the geometry's fields; SegyError for an unknown or float field."""
+    keys = {
+        "inline": dataset.column_name(inline),
+        "crossline": dataset.column_name(crossline),
+        "offset": dataset.column_name(offset),
+    }
+    for custom in dataset.custom_fields:
+        if custom.name in keys.values() and custom.dtype.kind == "f":
+            raise SegyError(f"geometry field {custom.name} is a float ({custom.type})")
+    return keys
+
+
+@dataclass(frozen=True)
+class IndexResult:
+    """A finished index job."""
+
+    dataset: Path
+    keys: tuple[str, ...]
+    geometry: dict[str, Any] | None
+    stage_seconds: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "index",
+            "dataset": str(self.dataset),
+            "keys": list(self.keys),
+            "geometry": self.geometry,
+            "stage_seconds": self.stage_seconds,
+        }
+
+
+class IndexCoordinator:
+    """Runs the index job on one dataset; bad keys fail in the constructor."""
+
+    def __init__(self, config: IndexConfig) -> None:
+        self.config = config
+        self.dataset = Dataset(config.dataset)
+        self.keys = list(dict.fromkeys(self.dataset.column_name(k) for k in config.ensemble_keys))
+        self.geometry_keys = (
+            geometry_keys(self.dataset, config.inline, config.crossline, config.offset)
+            if config.geometry
+            else None
+        )
+        self.staging = staging_path(self.dataset.path / INDEX_DIR, "build")
+        self.stage_seconds: dict[str, float] = {}
+        self._cancel = threading.Event()
+
+    @property
+    def n_traces(self) -> int:
+        return self.dataset.n_traces
+
+    def cancel(self) -> None:
+        """Stop the build at its next block; the dataset stays as it was."""
+        self._cancel.set()
+
+    @property
+    def was_cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def abort(self) -> None:
+        """Remove the staging folder (never raises)."""
+        discard_paths(self.staging)
+
+    def run_build_index(self, progress_callback: ProgressCallback | None = None) -> IndexResult:
+        """Build, then swap ``index/``, ``geometry/`` and ``metadata.json`` into place."""
+        started = time.monotonic()
+        ds = self.dataset
+        report = Throttle(progress_callback, ds.n_traces)
+        report(0, force=True)
+        self.staging.mkdir()
+        result = build_indexes(
+            ds.headers_path,
+            ds.n_traces,
+            self.keys,
+            self.staging,
+            self.geometry_keys,
+            report=report,
+            cancelled=self._cancel.is_set,
+        )
+        kept = [k for k in ds.ensemble_keys if k not in self.keys]
+        (self.staging / INDEX_DIR).mkdir(exist_ok=True)
+        for key in kept:
+            for path in index_paths(ds.path / INDEX_DIR, key):
+                if path.exists():
+                    shutil.copy2(path, self.staging / INDEX_DIR / path.name)
+        if self._cancel.is_set():
+            raise JobCancelled("index build cancelled by the user")
+        metadata = dict(ds.metadata)
+        metadata["ensemble_keys"] = list(ds.metadata.get("ensemble_keys", [])) + [
+            k for k in [*kept, *self.keys] if k not in ds.metadata.get("ensemble_keys", [])
+        ]
+        staged_meta = self.staging / METADATA_FILE
+        staged_meta.write_text(json.dumps(metadata, indent=2) + "\n")
+        publish(self.staging / INDEX_DIR, ds.path / INDEX_DIR, overwrite=True)
+        if self.geometry_keys is not None:
+            publish(self.staging / GEOMETRY_DIR, ds.path / GEOMETRY_DIR, overwrite=True)
+        os.replace(staged_meta, ds.path / METADATA_FILE)
+        discard_paths(self.staging)
+        report(ds.n_traces, force=True)
+        self.stage_seconds["build_index"] = time.monotonic() - started
+        geometry = result.geometry.description() if result.geometry is not None else None
+        if geometry is None and self.geometry_keys is not None:
+            geometry = {"grid": False, "reason": result.geometry_reason}
+        return IndexResult(ds.path, tuple(self.keys), geometry, dict(self.stage_seconds))
+
+    def run(self, progress_callback: Callable[[str, Any], None] | None = None) -> IndexResult:
+        """Run the job; on failure or cancel the dataset is left as it was."""
+        callback = None
+        if progress_callback is not None:
+
+            def callback(done: int, total: int) -> None:
+                progress_callback("build_index", (done, total))
+
+        try:
+            return self.run_build_index(callback)
+        except BaseException:
+            self.abort()
+            raise
