@@ -1,0 +1,203 @@
+"""Export in another trace order or a subset: parse ``--sort``/``--select``, plan the order,
+and read a chunk of planned traces in source order.
+
+The plan is one array, ``order[i]`` = the source trace written as output trace ``i``
+(stable sort by the sort keys after filtering by every ``KEY=LO:HI``). Workers take
+contiguous ranges of output positions; :func:`read_planned` reads a range's samples
+and headers sorted by source trace number, in runs of consecutive traces (one
+``pread`` per run), and scatters them into output order, so a reordered export reads
+``traces.npy`` mostly forwards instead of one random seek per trace.
+
+Headers are staged once (:func:`stage_raw_headers`) into a flat file of 240-byte
+records in the output byte order (edits applied) so workers read any trace's header
+with one ``pread`` like its samples, in memory bounded by a chunk.
+
+Binary-header fields the new order or count makes wrong, and only those, are updated
+(:func:`reordered_binary_header`): trace sorting code (byte 3229) from the first sort
+key; traces per ensemble (3213, and 3261 in rev 2 files) and, for a CDP sort, ensemble
+fold (3227; 3293 in rev 2) from the largest ensemble of the first sort key; the trace
+count (3513) of rev 2 files that state it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..dataset.dataset import Dataset
+from ..dataset.headers import ROW_GROUP_SIZE, table_to_headers
+from ..errors import JobCancelled, SegyError
+from ..format.layout import Endian, binary_header_dtype
+from ..format.spec import TRACE_HEADER_SIZE
+from ..storage.fileio import pread_exact
+
+__all__ = [
+    "SORTING_CODES",
+    "Selection",
+    "parse_select",
+    "parse_sort",
+    "plan_order",
+    "read_planned",
+    "reordered_binary_header",
+    "stage_raw_headers",
+]
+
+#: SEG-Y trace sorting codes (binary header byte 3229) by the first sort key's column.
+SORTING_CODES = {
+    "cdp": 2,
+    "field_record": 5,
+    "energy_source_point": 5,
+    "offset": 7,
+}
+_SELECT = re.compile(r"^\s*([^=\s]+)\s*=\s*(-?[\d.eE+]+)\s*:\s*(-?[\d.eE+]+)\s*$")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A parsed ``--select KEY=LO:HI`` (inclusive bounds)."""
+
+    key: str
+    lo: float
+    hi: float
+
+
+def parse_select(text: str) -> Selection:
+    """Parse ``KEY=LO:HI``; one clear SegyError for anything else (``LO`` must be <= ``HI``)."""
+    match = _SELECT.match(str(text))
+    usage = "give KEY=LO:HI with numbers, e.g. cdp=100:200"
+    if not match:
+        raise SegyError(f"malformed selection {text!r}: {usage}")
+    key, lo_text, hi_text = match.groups()
+    try:
+        lo, hi = float(lo_text), float(hi_text)
+    except ValueError:
+        raise SegyError(f"malformed selection {text!r}: {usage}") from None
+    if lo > hi:
+        raise SegyError(f"selection {text!r}: LO ({lo_text}) is above HI ({hi_text})")
+    return Selection(key, lo, hi)
+
+
+def parse_sort(text: str | Sequence[str | int]) -> tuple[str | int, ...]:
+    """``"cdp,offset"`` (or a sequence) as a tuple of keys; empty names are an error."""
+    keys = text.split(",") if isinstance(text, str) else list(text)
+    keys = [k.strip() if isinstance(k, str) else k for k in keys]
+    if not keys or any(k == "" for k in keys):
+        raise SegyError(f"malformed sort keys {text!r}: give KEY[,KEY...], e.g. cdp,offset")
+    return tuple(keys)
+
+
+def plan_order(
+    dataset: Dataset,
+    sort_keys: Sequence[str | int] = (),
+    selections: Sequence[Selection] = (),
+) -> tuple[np.ndarray, dict[str, int]]:
+    """The output order (source trace per output trace) and facts for the binary header.
+
+    Raises SegyError for an unknown key or a selection that matches no trace.
+    """
+    sort_names = [dataset.column_name(k) for k in sort_keys]
+    select_names = [dataset.column_name(s.key) for s in selections]
+    needed = list(dict.fromkeys([*sort_names, *select_names]))
+    table = pq.read_table(dataset.headers_path, columns=needed) if needed else None
+    keep = np.ones(dataset.n_traces, dtype=bool)
+    for selection, name in zip(selections, select_names, strict=True):
+        column = table.column(name).to_numpy()  # type: ignore[union-attr]
+        keep &= (column >= selection.lo) & (column <= selection.hi)
+    order = np.flatnonzero(keep)
+    if order.size == 0:
+        pairs = zip(selections, select_names, strict=True)
+        wanted = " and ".join(f"{n} in {s.lo:g}..{s.hi:g}" for s, n in pairs)
+        raise SegyError(f"the selection matches no trace ({wanted})")
+    facts: dict[str, int] = {}
+    if sort_names:
+        assert table is not None
+        columns = [table.column(n).to_numpy()[order] for n in sort_names]
+        order = order[np.lexsort(columns[::-1])]  # lexsort is stable: ties in file order
+        first = columns[0]
+        _, counts = np.unique(first, return_counts=True)
+        facts["largest_ensemble"] = int(counts.max())
+        facts["sorting_code"] = SORTING_CODES.get(sort_names[0], -1)
+        facts["primary_is_cdp"] = int(sort_names[0] == "cdp")
+    order = order.astype(np.int32 if dataset.n_traces < 2**31 else np.int64)
+    return order, facts
+
+
+def reordered_binary_header(
+    raw: bytes, endian: Endian, n_traces: int, facts: dict[str, int]
+) -> bytes:
+    """The binary header ``raw`` (in ``endian``) with the fields the new order makes wrong."""
+    out = np.frombuffer(bytearray(raw), dtype=binary_header_dtype(endian), count=1)
+    if "sorting_code" in facts:
+        out["sorting_code"] = facts["sorting_code"]
+        largest = facts["largest_ensemble"]
+        out["traces_per_ensemble"] = largest if largest < 2**15 else 0
+        if int(out["ext_traces_per_ensemble"][0]) or largest >= 2**15:
+            out["ext_traces_per_ensemble"] = largest
+        if facts.get("primary_is_cdp"):
+            out["ensemble_fold"] = largest if largest < 2**15 else 0
+            if int(out["ext_ensemble_fold"][0]) or largest >= 2**15:
+                out["ext_ensemble_fold"] = largest
+    if int(out["n_traces_in_file"][0]):
+        out["n_traces_in_file"] = n_traces
+    return out.tobytes()
+
+
+def stage_raw_headers(
+    dataset: Dataset,
+    endian: Endian,
+    path: Path,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> None:
+    """Write every trace's 240 output header bytes (edits applied) to ``path``, in trace order."""
+    source_endian = dataset.byte_order
+    with pq.ParquetFile(dataset.headers_path) as headers, open(path, "wb") as fh:
+        for batch in headers.iter_batches(batch_size=ROW_GROUP_SIZE):
+            if cancelled():
+                raise JobCancelled("export cancelled by the user")
+            table = pa.Table.from_batches([batch], schema=headers.schema_arrow)
+            fh.write(memoryview(table_to_headers(table, endian, source_endian)).cast("B"))
+
+
+def _runs(numbers: np.ndarray) -> list[tuple[int, int, int]]:
+    """Runs of consecutive numbers in a sorted array: (position, first number, length)."""
+    breaks = np.flatnonzero(np.diff(numbers) != 1) + 1
+    starts = np.concatenate(([0], breaks))
+    ends = np.append(breaks, numbers.size)
+    return [(int(a), int(numbers[a]), int(b - a)) for a, b in zip(starts, ends, strict=True)]
+
+
+def read_planned(
+    planned: np.ndarray,
+    traces_fd: int,
+    traces_offset: int,
+    headers_fd: int,
+    samples: np.ndarray,
+    headers: np.ndarray,
+    on_end: Callable[[int], Exception],
+) -> None:
+    """Read the samples and staged headers of source traces ``planned`` into output order.
+
+    ``samples`` is (len(planned), n_samples) of the dataset dtype, ``headers``
+    (len(planned), 240) uint8; reads go in ascending source order, one per run.
+    """
+    n = planned.size
+    if samples.shape[0] != n or headers.shape != (n, TRACE_HEADER_SIZE):
+        raise ValueError("buffers do not match the planned traces")
+    perm = np.argsort(planned, kind="stable")
+    ordered = planned[perm].astype(np.int64)
+    row = samples.shape[1] * samples.dtype.itemsize
+    sorted_samples = np.empty_like(samples)
+    sorted_headers = np.empty_like(headers)
+    for position, first, length in _runs(ordered):
+        view = memoryview(sorted_samples[position : position + length]).cast("B")
+        pread_exact(traces_fd, view, traces_offset + first * row, on_end)
+        hview = memoryview(sorted_headers[position : position + length]).cast("B")
+        pread_exact(headers_fd, hview, first * TRACE_HEADER_SIZE, on_end)
+    samples[perm] = sorted_samples
+    headers[perm] = sorted_headers
