@@ -32,6 +32,7 @@ from ..storage.staging import publish, remove_path, staging_path
 from . import ensembles
 from .geometry import GEOMETRY_DIR, Geometry, geometry_info, read_geometry
 from .headers import PARQUET_OPTIONS, ROW_GROUP_SIZE, custom_fields_of
+from .indexing import rebuild_in_place
 
 __all__ = [
     "DATASET_VERSION",
@@ -350,6 +351,8 @@ class Dataset:
         """Replace whole header columns (e.g. a corrected CDP), rewriting the file atomically.
 
         Export writes the new values; every byte of a field left alone stays as read.
+        Indexes of edited keys (and the geometry, if one of its fields is edited) are
+        rebuilt.
         """
         customs = {f.name: f for f in self.custom_fields}
         replacements: dict[str, tuple[np.dtype, np.ndarray]] = {}
@@ -391,6 +394,19 @@ class Dataset:
             raise
         finally:
             source.close()
+        self._reindex(set(replacements))
+
+    def _reindex(self, edited: set[str]) -> None:
+        """Rebuild the indexes and geometry that depend on edited columns."""
+        stale = [k for k in self.ensemble_keys if k in edited]
+        info = self.geometry_info
+        keys = info.get("keys") if info else None
+        geometry_keys = keys if keys and edited & set(keys.values()) else None
+        if stale or geometry_keys:
+            staging = staging_path(self.path / INDEX_DIR, "build")
+            rebuild_in_place(self.path, self.metadata, stale, geometry_keys, staging)
+            self._indexes.clear()
+            self._geometry = _UNREAD
 
 
 def open_dataset(path: str | os.PathLike[str]) -> Dataset:

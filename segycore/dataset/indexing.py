@@ -8,18 +8,23 @@ and ``geometry/`` into a folder, and reports progress in traces.
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
 
 from ..errors import JobCancelled, SegyError
-from .ensembles import EnsembleIndexBuilder, write_index
+from ..storage.staging import discard_paths, publish
+from .ensembles import EnsembleIndexBuilder, index_paths, write_index
 from .geometry import GEOMETRY_DIR, Geometry, GeometryBuilder, write_geometry, write_no_geometry
 
-__all__ = ["DEFAULT_GEOMETRY_KEYS", "IndexBuildResult", "build_indexes"]
+__all__ = ["DEFAULT_GEOMETRY_KEYS", "IndexBuildResult", "build_indexes", "rebuild_in_place"]
 
 #: The header columns a grid is detected from unless the user names others.
 DEFAULT_GEOMETRY_KEYS = {"inline": "inline", "crossline": "crossline", "offset": "offset"}
@@ -110,3 +115,60 @@ def build_indexes(
             write_no_geometry(target, dict(geometry_keys), reason)
     tell(n_traces)
     return IndexBuildResult(tuple(keys), geometry, reason)
+
+
+def rebuild_in_place(
+    folder: Path,
+    metadata: dict[str, Any],
+    keys: Sequence[str],
+    geometry_keys: dict[str, str] | None,
+    staging: Path,
+    report: Callable[[int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> IndexBuildResult:
+    """(Re)build ``keys`` and the geometry of the dataset in ``folder``, atomically.
+
+    Builds into ``staging`` (a fresh folder inside the dataset), carries the other
+    keys' index files over, then renames ``index/`` and ``geometry/`` into place and
+    replaces ``metadata.json`` (its ``ensemble_keys`` extended), in that order. Until
+    the renames, the dataset is untouched; on any failure ``staging`` is removed.
+    """
+    is_cancelled = cancelled or (lambda: False)
+    index_dir = folder / "index"
+    declared = list(metadata.get("ensemble_keys", []))
+    existing = declared + sorted(
+        p.stem for p in index_dir.glob("*.parquet") if p.stem not in declared
+    )
+    try:
+        staging.mkdir()
+        result = build_indexes(
+            folder / "headers.parquet",
+            int(metadata["n_traces"]),
+            keys,
+            staging,
+            geometry_keys,
+            report=report,
+            cancelled=is_cancelled,
+        )
+        (staging / "index").mkdir(exist_ok=True)
+        for key in existing:
+            if key in keys:
+                continue
+            for path in index_paths(index_dir, key):
+                if path.exists():
+                    shutil.copy2(path, staging / "index" / path.name)
+        if is_cancelled():
+            raise JobCancelled("index build cancelled by the user")
+        updated = dict(metadata)
+        updated["ensemble_keys"] = declared + [k for k in keys if k not in declared]
+        staged_meta = staging / "metadata.json"
+        staged_meta.write_text(json.dumps(updated, indent=2) + "\n")
+        publish(staging / "index", index_dir, overwrite=True)
+        if geometry_keys is not None:
+            publish(staging / GEOMETRY_DIR, folder / GEOMETRY_DIR, overwrite=True)
+        os.replace(staged_meta, folder / "metadata.json")
+        metadata.clear()
+        metadata.update(updated)
+    finally:
+        discard_paths(staging)
+    return result

@@ -8,9 +8,6 @@ that order. A failed or cancelled job leaves the dataset exactly as it was.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -18,12 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..dataset.dataset import INDEX_DIR, METADATA_FILE, Dataset
-from ..dataset.ensembles import index_paths
-from ..dataset.geometry import GEOMETRY_DIR
-from ..dataset.indexing import build_indexes
-from ..errors import JobCancelled, SegyError
-from ..storage.staging import discard_paths, publish, staging_path
+from ..dataset.dataset import INDEX_DIR, Dataset
+from ..dataset.indexing import rebuild_in_place
+from ..errors import SegyError
+from ..storage.staging import discard_paths, staging_path
 from .stages import ProgressCallback, Stage, Throttle
 
 __all__ = ["INDEX_STAGES", "IndexConfig", "IndexCoordinator", "IndexResult", "geometry_keys"]
@@ -140,35 +135,15 @@ class IndexCoordinator:
         ds = self.dataset
         report = Throttle(progress_callback, ds.n_traces)
         report(0, force=True)
-        self.staging.mkdir()
-        result = build_indexes(
-            ds.headers_path,
-            ds.n_traces,
+        result = rebuild_in_place(
+            ds.path,
+            ds.metadata,
             self.keys,
-            self.staging,
             self.geometry_keys,
+            self.staging,
             report=report,
             cancelled=self._cancel.is_set,
         )
-        kept = [k for k in ds.ensemble_keys if k not in self.keys]
-        (self.staging / INDEX_DIR).mkdir(exist_ok=True)
-        for key in kept:
-            for path in index_paths(ds.path / INDEX_DIR, key):
-                if path.exists():
-                    shutil.copy2(path, self.staging / INDEX_DIR / path.name)
-        if self._cancel.is_set():
-            raise JobCancelled("index build cancelled by the user")
-        metadata = dict(ds.metadata)
-        metadata["ensemble_keys"] = list(ds.metadata.get("ensemble_keys", [])) + [
-            k for k in [*kept, *self.keys] if k not in ds.metadata.get("ensemble_keys", [])
-        ]
-        staged_meta = self.staging / METADATA_FILE
-        staged_meta.write_text(json.dumps(metadata, indent=2) + "\n")
-        publish(self.staging / INDEX_DIR, ds.path / INDEX_DIR, overwrite=True)
-        if self.geometry_keys is not None:
-            publish(self.staging / GEOMETRY_DIR, ds.path / GEOMETRY_DIR, overwrite=True)
-        os.replace(staged_meta, ds.path / METADATA_FILE)
-        discard_paths(self.staging)
         report(ds.n_traces, force=True)
         self.stage_seconds["build_index"] = time.monotonic() - started
         geometry = result.geometry.description() if result.geometry is not None else None

@@ -213,3 +213,19 @@ def test_small_ps_cdp_gathers_against_segyio(tmp_path: Path) -> None:
                 np.testing.assert_array_equal(
                     ds.gather(int(value), key=key), samples[values == value]
                 )
+
+
+def test_editing_an_indexed_key_rebuilds_its_index(demo: tuple[Path, Path], tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "edited"
+    shutil.copytree(demo[1], copy)
+    ds = open_dataset(copy)
+    before = ds.ensembles("field_record")
+    cdp = ds.header("cdp")
+    ds.update_headers({"CDP": cdp * 10})
+    again = open_dataset(copy)
+    np.testing.assert_array_equal(again.ensemble_traces(310, "cdp"), np.flatnonzero(cdp == 31))
+    assert ds.gather(310, key="cdp").shape == (16, 50)  # the open dataset sees it too
+    assert again.ensembles("field_record").equals(before)
+    assert not [p for p in copy.iterdir() if "segycore-tmp" in p.name]
