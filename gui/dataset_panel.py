@@ -28,7 +28,9 @@ from PyQt6.QtWidgets import (
 from segycore.dataset.dataset import Dataset
 
 from .background import call_later
+from .ensemble_source import ensemble_source
 from .gather_view import GatherView
+from .section_view import SectionView
 from .table_models import EnsembleTableModel, HeaderTableModel
 from .widgets import monospace_text
 
@@ -95,6 +97,10 @@ class DatasetPanel(QWidget):
         self.tabs.addTab(self.header_table, "Trace headers")
         self.tabs.addTab(self.textual_header, "Textual header")
         self.tabs.addTab(self.binary_header, "Binary header")
+        self.section_view = SectionView()  # inline / crossline / time slice, with a grid
+        self.tabs.insertTab(1, self.section_view, "Sections")
+        self.tabs.setTabVisible(1, False)
+        self.section_view.available.connect(lambda ok: self.tabs.setTabVisible(1, ok))
 
         splitter = QSplitter()
         splitter.addWidget(left)
@@ -130,6 +136,7 @@ class DatasetPanel(QWidget):
             self.binary_header.setItem(row, 0, QTableWidgetItem(name))
             self.binary_header.setItem(row, 1, QTableWidgetItem(str(value)))
         self.header_model.set_source(dataset.headers_path)
+        self.section_view.set_dataset(dataset)
         self.key_box.blockSignals(True)
         self.key_box.clear()
         self.key_box.addItems(dataset.ensemble_keys)
@@ -157,12 +164,11 @@ class DatasetPanel(QWidget):
             self.ensemble_model.set_ensembles(none, none, none)
             self.gather_view.set_source(None, none, none, none, "", 0.0)
             return
-        index = ds.ensembles(key)
-        value = index.column("value").to_numpy()
-        first = index.column("first_trace").to_numpy()
-        end = index.column("end_trace").to_numpy()
-        self.ensemble_model.set_ensembles(value, first, index.column("trace_count").to_numpy())
-        self.gather_view.set_source(ds.traces, value, first, end, key, ds.sample_interval)
+        src = ensemble_source(ds, key)  # every trace of each value, contiguous or not
+        self.ensemble_model.set_ensembles(src.values, src.first_trace, src.counts)
+        self.gather_view.set_source(
+            src.traces, src.values, src.first, src.end, key, ds.sample_interval
+        )
 
     def _row_selected(self, current: QModelIndex, previous: QModelIndex) -> None:
         if current.isValid():

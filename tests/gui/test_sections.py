@@ -1,0 +1,122 @@
+"""The viewer on top of the complete index and the geometry: gathers of spread-out keys,
+inline/crossline/time-slice sections, the wiggle display."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from segycore import ImportConfig, ParallelImportCoordinator, open_dataset
+from segycore_gui.dataset_panel import DatasetPanel
+from segycore_gui.ensemble_source import OrderedTraces, ensemble_source
+from segycore_gui.section_view import SectionView
+from segycore_gui.wiggle import wiggle_arrays
+from tests.helpers import segy_data
+
+pytestmark = pytest.mark.gui
+
+
+def _import(source: Path, destination: Path, **options) -> Path:
+    ParallelImportCoordinator(ImportConfig(source, destination, workers=2, **options)).run()
+    return destination
+
+
+@pytest.fixture(scope="module")
+def shots(survey: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    destination = tmp_path_factory.mktemp("sections") / "shots.dataset"
+    return _import(survey, destination, ensemble_keys=("field_record", "cdp"))
+
+
+def test_spread_out_cdp_gathers_show_every_trace(qtbot, shots: Path) -> None:
+    panel = DatasetPanel()
+    qtbot.addWidget(panel)
+    ds = open_dataset(shots)
+    with qtbot.waitSignal(panel.loaded, timeout=5000):
+        panel.set_dataset(ds)
+    panel.key_box.setCurrentText("cdp")
+    table = ds.ensembles("cdp").to_pydict()
+    row = next(i for i, f in enumerate(table["first_trace"]) if f is None)  # spread out
+    value = table["value"][row]
+    assert panel.ensemble_model.data(panel.ensemble_model.index(row, 1)) == (
+        f"{int(ds.ensemble_traces(value, 'cdp')[0]):,}"
+    )
+    view = panel.gather_view
+    view.show_ensemble(row)
+    qtbot.waitUntil(lambda: view.gather is not None and view.gather.row == row, timeout=5000)
+    np.testing.assert_array_equal(view.gather.data, ds.gather(value, key="cdp"))
+    assert f"{table['trace_count'][row]:,} traces" in view.title.text()
+    assert not panel.tabs.isTabVisible(1)  # shot gathers: no grid, no sections tab
+
+
+def test_ordered_traces_reads_through_the_permutation(shots: Path) -> None:
+    ds = open_dataset(shots)
+    src = ensemble_source(ds, "cdp")
+    assert isinstance(src.traces, OrderedTraces)
+    order = ds.ensemble_index("cdp").order
+    np.testing.assert_array_equal(src.traces[3:9:2, ::5], ds.traces[order[3:9:2]][:, ::5])
+    contiguous = ensemble_source(ds, "field_record")
+    assert contiguous.traces is ds.traces
+
+
+@pytest.mark.parametrize("name", ["small.sgy", "small-ps.sgy"])
+def test_sections_equal_the_dataset_reads(qtbot, tmp_path: Path, name: str) -> None:
+    ds = open_dataset(_import(segy_data(name), tmp_path / "ds"))
+    view = SectionView()
+    qtbot.addWidget(view)
+    with qtbot.waitSignal(view.available, timeout=5000) as signal:
+        view.set_dataset(ds)
+    assert signal.args == [True]
+    g = ds.geometry
+    for mode, number, expected in (
+        ("Inline", int(g.inlines[1]), ds.inline(int(g.inlines[1]))),
+        ("Crossline", int(g.crosslines[-1]), ds.crossline(int(g.crosslines[-1]))),
+    ):
+        with qtbot.waitSignal(view.sectionShown, timeout=5000):
+            view.show_line(mode, number)
+        assert (view.section.mode, view.section.number) == (mode, number)
+        np.testing.assert_array_equal(view.section.data, expected.reshape(-1, ds.n_samples))
+        assert view.section.wiggles is not None
+    with qtbot.waitSignal(view.sectionShown, timeout=5000):
+        view.show_line("Time slice", 5)
+    slice_ = ds.sample_slice(5)
+    expected = (
+        slice_.T if slice_.ndim == 2 else slice_.transpose(1, 0, 2).reshape(slice_.shape[1], -1)
+    )
+    np.testing.assert_array_equal(view.section.data, expected)
+    view.display_box.setCurrentText("Wiggle")
+    assert view.image.isVisible()  # a time slice has no wiggles: the image stays
+    if g.prestack:
+        view.mode_box.setCurrentText("Inline")
+        with qtbot.waitSignal(view.sectionShown, timeout=5000):
+            view.offset_box.setCurrentText(str(int(g.offsets[1])))
+        number = view.section.number
+        np.testing.assert_array_equal(view.section.data, ds.inline(number, int(g.offsets[1])))
+
+
+def test_panel_shows_the_sections_tab_for_a_cube(qtbot, tmp_path: Path) -> None:
+    panel = DatasetPanel()
+    qtbot.addWidget(panel)
+    ds = open_dataset(_import(segy_data("small.sgy"), tmp_path / "ds"))
+    with qtbot.waitSignal(panel.section_view.available, timeout=5000):
+        panel.set_dataset(ds)
+    assert panel.tabs.isTabVisible(1) and panel.tabs.tabText(1) == "Sections"
+    qtbot.waitUntil(lambda: panel.section_view.section is not None, timeout=5000)
+    panel.section_view.display_box.setCurrentText("Wiggle")
+    assert panel.section_view.wiggle.isVisible() and not panel.section_view.image.isVisible()
+
+
+def test_wiggle_arrays() -> None:
+    data = np.array([[0.0, 2.0, -2.0, 1.0], [4.0, 0.0, 0.0, -4.0]])
+    arrays = wiggle_arrays(data, x0=10.0, dx=2.0, dt=4.0)
+    x, y, connect = arrays.line
+    np.testing.assert_allclose(x, [10, 11, 9, 10.5, 14, 12, 12, 10])
+    np.testing.assert_allclose(y, [0, 4, 8, 12] * 2)
+    assert connect.tolist() == [1, 1, 1, 0] * 2  # traces are separate lines
+    fx, fy, fconnect = arrays.fill
+    assert fconnect.tolist() == [1, 1, 1, 1, 1, 0] * 2
+    assert fx.reshape(2, -1)[0].tolist() == [10, 11, 10, 10.5, 10, 10]  # lobes right of 10
+    assert fy.reshape(2, -1)[0].tolist() == [0, 4, 8, 12, 12, 0]
+    many = wiggle_arrays(np.ones((1000, 3)), max_traces=100)
+    assert many.trace_step == 10 and many.line[0].size == 100 * 3
