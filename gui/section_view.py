@@ -20,12 +20,11 @@ from segycore.dataset.dataset import Dataset
 
 from .background import run_in_background
 from .gather_view import MAX_SAMPLES, MAX_TRACES, seismic_colormap
-from .wiggle import WiggleArrays, WiggleItem, wiggle_arrays
+from .wiggle import WiggleOverlay
 
-__all__ = ["DISPLAYS", "MODES", "Section", "SectionView", "load_section"]
+__all__ = ["MODES", "Section", "SectionView", "load_section"]
 
 MODES = ("Inline", "Crossline", "Time slice")
-DISPLAYS = ("Variable density", "Wiggle", "Both")
 
 
 @dataclass(frozen=True)
@@ -40,12 +39,9 @@ class Section:
     x_values: np.ndarray  # the line numbers (or bins) along x, before decimation
     step: tuple[int, int]
     clip: float
-    wiggles: WiggleArrays | None
 
 
-def load_section(
-    ds: Dataset, mode: str, number: int, offset: int | None, dt: float = 1.0
-) -> Section:
+def load_section(ds: Dataset, mode: str, number: int, offset: int | None) -> Section:
     """Read and decimate one section (runs off the GUI thread)."""
     geometry = ds.geometry
     assert geometry is not None
@@ -66,10 +62,7 @@ def load_section(
     data = np.asarray(raw[::step_x, ::step_y], dtype=np.float32)
     finite = np.abs(data[np.isfinite(data)])
     clip = float(np.percentile(finite, 99)) if finite.size else 1.0
-    wiggles = None
-    if mode != "Time slice":
-        wiggles = wiggle_arrays(data, 0.0, float(step_x), dt * step_y, clip or None)
-    return Section(mode, number, offset, data, x_label, x_values, (step_x, step_y), clip, wiggles)
+    return Section(mode, number, offset, data, x_label, x_values, (step_x, step_y), clip)
 
 
 class SectionView(QWidget):
@@ -99,13 +92,10 @@ class SectionView(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.number_label = QLabel("")
         self.offset_box = QComboBox()
-        self.display_box = QComboBox()
-        self.display_box.addItems(DISPLAYS)
         self.title = QLabel("")
         self.mode_box.currentTextChanged.connect(self._mode_changed)
         self.slider.valueChanged.connect(self._request)
         self.offset_box.currentIndexChanged.connect(self._request)
-        self.display_box.currentTextChanged.connect(self._apply_display)
 
         controls = QHBoxLayout()
         controls.addWidget(self.mode_box)
@@ -113,15 +103,15 @@ class SectionView(QWidget):
         controls.addWidget(self.number_label)
         controls.addWidget(QLabel("Offset"))
         controls.addWidget(self.offset_box)
-        controls.addWidget(self.display_box)
 
         self.plot = pg.PlotWidget(background="w")
         self.plot.getViewBox().invertY(True)
         self.image = pg.ImageItem(axisOrder="col-major", autoDownsample=True)
         self.image.setColorMap(seismic_colormap())
         self.plot.addItem(self.image)
-        self.wiggle = WiggleItem()
-        self.plot.addItem(self.wiggle)
+        self.wiggle = WiggleOverlay(self.plot, self.image)
+        self.display_box = self.wiggle.display_box
+        controls.addWidget(self.display_box)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -207,7 +197,6 @@ class SectionView(QWidget):
             self.number_label.setText(f"{mode.lower()} {number}")
         self._generation += 1
         generation = self._generation
-        dt = ds.sample_interval / 1000.0
 
         def shown(section: Section) -> None:
             if generation == self._generation:
@@ -219,7 +208,7 @@ class SectionView(QWidget):
                 self.title.setText(self.error)
 
         self.title.setText(f"Loading {mode.lower()} {number}...")
-        run_in_background(self, lambda: load_section(ds, mode, number, offset, dt), shown, failed)
+        run_in_background(self, lambda: load_section(ds, mode, number, offset), shown, failed)
 
     def _display(self, section: Section) -> None:
         self.section = section
@@ -231,18 +220,16 @@ class SectionView(QWidget):
         self.image.setImage(data, autoLevels=False)
         self.image.setLevels((-section.clip, section.clip))
         self.image.setRect(QRectF(0.0, 0.0, data.shape[0] * step_x, height))
-        self.wiggle.set_arrays(section.wiggles)
+        if section.mode == "Time slice":
+            self.wiggle.show(None)
+        else:
+            dt = ds.sample_interval / 1000.0 * step_y
+            self.wiggle.show(section.data, 0.0, float(step_x), dt, section.clip)
         self.plot.setLabel("bottom", section.x_label)
         self.plot.setLabel("left", "inline index" if section.mode == "Time slice" else "time (ms)")
-        self._apply_display(self.display_box.currentText())
         self.title.setText(
             f"{section.mode} {section.number}"
             + (f", offset {section.offset}" if section.offset is not None else "")
         )
         self.plot.autoRange()
         self.sectionShown.emit(section.mode, section.number)
-
-    def _apply_display(self, display: str) -> None:
-        wiggle_ok = self.section is not None and self.section.wiggles is not None
-        self.image.setVisible(display != "Wiggle" or not wiggle_ok)
-        self.wiggle.setVisible(display != "Variable density" and wiggle_ok)

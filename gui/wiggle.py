@@ -12,12 +12,21 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
+from PyQt6.QtCore import QObject
 from PyQt6.QtGui import QBrush, QColor, QPainterPath, QPen
-from PyQt6.QtWidgets import QGraphicsPathItem
+from PyQt6.QtWidgets import QComboBox, QGraphicsPathItem
 
-__all__ = ["MAX_WIGGLE_TRACES", "WiggleArrays", "WiggleItem", "wiggle_arrays"]
+__all__ = [
+    "DISPLAYS",
+    "MAX_WIGGLE_TRACES",
+    "WiggleArrays",
+    "WiggleItem",
+    "WiggleOverlay",
+    "wiggle_arrays",
+]
 
 MAX_WIGGLE_TRACES = 400
+DISPLAYS = ("Variable density", "Wiggle", "Both")
 
 
 @dataclass(frozen=True)
@@ -99,3 +108,52 @@ class WiggleItem(pg.GraphicsObject):
 
     def paint(self, painter, option, widget=None) -> None:  # children paint themselves
         pass
+
+
+class WiggleOverlay(QObject):
+    """A wiggle layer over an image plot, with its display chooser.
+
+    ``display_box`` offers :data:`DISPLAYS`; :meth:`show` computes the wiggles of the
+    data on screen in a background thread and draws them when ready (a newer call
+    supersedes an older one).
+    """
+
+    def __init__(self, plot: pg.PlotWidget, image: pg.ImageItem) -> None:
+        super().__init__(plot)
+        self.image = image
+        self.item = WiggleItem()
+        plot.addItem(self.item)
+        self.display_box = QComboBox()
+        self.display_box.addItems(DISPLAYS)
+        self.display_box.setToolTip("Variable density, wiggle (variable area), or both")
+        self.display_box.currentTextChanged.connect(self._apply)
+        self._generation = 0
+        self.enabled = True
+        self._apply(self.display_box.currentText())
+
+    def show(
+        self, data: np.ndarray | None, x0: float = 0, dx: float = 1, dt: float = 1, clip: float = 0
+    ) -> None:
+        """Draw the wiggles of ``data`` (traces at ``x0 + i * dx``, samples ``dt`` apart);
+        None: this view has no wiggles (a time slice), the image stays visible."""
+        from .background import run_in_background
+
+        self._generation += 1
+        generation = self._generation
+        self.item.set_arrays(None)
+        self.enabled = data is not None
+        self._apply(self.display_box.currentText())
+        if data is None:
+            return
+
+        def ready(arrays: WiggleArrays) -> None:
+            if generation == self._generation:
+                self.item.set_arrays(arrays)
+
+        run_in_background(
+            self, lambda: wiggle_arrays(data, x0, dx, dt, clip or None), ready, lambda e: None
+        )
+
+    def _apply(self, display: str) -> None:
+        self.image.setVisible(display != "Wiggle" or not self.enabled)
+        self.item.setVisible(display != "Variable density" and self.enabled)

@@ -77,7 +77,8 @@ def test_sections_equal_the_dataset_reads(qtbot, tmp_path: Path, name: str) -> N
             view.show_line(mode, number)
         assert (view.section.mode, view.section.number) == (mode, number)
         np.testing.assert_array_equal(view.section.data, expected.reshape(-1, ds.n_samples))
-        assert view.section.wiggles is not None
+        qtbot.waitUntil(lambda: view.wiggle.item.arrays is not None, timeout=5000)
+        assert view.wiggle.item.arrays.line[0].size == expected.size
     with qtbot.waitSignal(view.sectionShown, timeout=5000):
         view.show_line("Time slice", 5)
     slice_ = ds.sample_slice(5)
@@ -104,7 +105,10 @@ def test_panel_shows_the_sections_tab_for_a_cube(qtbot, tmp_path: Path) -> None:
     assert panel.tabs.isTabVisible(1) and panel.tabs.tabText(1) == "Sections"
     qtbot.waitUntil(lambda: panel.section_view.section is not None, timeout=5000)
     panel.section_view.display_box.setCurrentText("Wiggle")
-    assert panel.section_view.wiggle.isVisible() and not panel.section_view.image.isVisible()
+    overlay = panel.section_view.wiggle
+    assert overlay.item.isVisible() and not panel.section_view.image.isVisible()
+    panel.gather_view.wiggle.display_box.setCurrentText("Both")  # the gather view has one too
+    assert panel.gather_view.wiggle.item.isVisible() and panel.gather_view.image.isVisible()
 
 
 def test_wiggle_arrays() -> None:
