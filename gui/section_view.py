@@ -181,6 +181,8 @@ class SectionView(QWidget):
             self._request()
 
     def _offset(self) -> int | None:
+        if not self.offset_box.isEnabled():  # post-stack: the one offset slot
+            return None
         text = self.offset_box.currentText()
         return None if text in ("", "all") else int(text)
 

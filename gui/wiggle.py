@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QObject
+from PyQt6.QtCore import QObject, QRectF
 from PyQt6.QtGui import QBrush, QColor, QPainterPath, QPen
 from PyQt6.QtWidgets import QComboBox, QGraphicsPathItem
 
@@ -104,7 +104,16 @@ class WiggleItem(pg.GraphicsObject):
         self.update()
 
     def boundingRect(self):
+        if self.arrays is None or not self.arrays.line[0].size:
+            return QRectF()
         return self._line.boundingRect().united(self._fill.boundingRect())
+
+    def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):
+        """What auto-range sees: the wiggles' extent, nothing while there are none."""
+        if self.arrays is None or not self.arrays.line[0].size:
+            return (None, None)
+        values = self.arrays.line[ax]
+        return (float(values.min()), float(values.max()))
 
     def paint(self, painter, option, widget=None) -> None:  # children paint themselves
         pass
@@ -150,8 +159,10 @@ class WiggleOverlay(QObject):
             if generation == self._generation:
                 self.item.set_arrays(arrays)
 
+        # Centred on the image's pixel columns: column i covers [x0 + i dx, x0 + (i + 1) dx).
+        x = x0 + dx / 2
         run_in_background(
-            self, lambda: wiggle_arrays(data, x0, dx, dt, clip or None), ready, lambda e: None
+            self, lambda: wiggle_arrays(data, x, dx, dt, clip or None), ready, lambda e: None
         )
 
     def _apply(self, display: str) -> None:
