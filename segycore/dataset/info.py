@@ -136,7 +136,7 @@ def render(info: dict[str, Any]) -> str:
     ]
     if info["kind"] == "dataset":
         for key, count in info["ensembles"].items():
-            lines.append(f"  ensembles       {count:,} values of {key}")
+            lines.append(f"  ensembles       {count:,} by {key}")
         lines += render_geometry(info.get("geometry"))
     else:
         sample = info["preview_traces"]
