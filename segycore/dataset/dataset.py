@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import SegyError
-from ..format.fields import CustomField
+from ..format.fields import CustomField, resolve_column
 from ..format.layout import SegyLayout, decode_textual_header
 from ..format.spec import resolve_trace_field
 from ..storage.staging import publish, remove_path, staging_path
@@ -271,13 +271,7 @@ class Dataset:
         Custom field names first (exactly or case-insensitively), then the standard
         fields' names, segyio's names and byte positions.
         """
-        for custom in self.custom_fields:
-            if str(key).strip().lower() == custom.name.lower():
-                return custom.name
-        try:
-            return resolve_trace_field(key).name
-        except ValueError as exc:
-            raise SegyError(str(exc)) from None
+        return resolve_column(key, self.custom_fields)
 
     # -- geometry ------------------------------------------------------------------
     @property

@@ -20,7 +20,13 @@ from ..errors import SegyError
 from .reference import float32_to_ibm_reference, ibm_to_float32_reference
 from .spec import TRACE_HEADER_SIZE, resolve_trace_field
 
-__all__ = ["FIELD_TYPES", "CustomField", "parse_header_field", "parse_header_fields"]
+__all__ = [
+    "FIELD_TYPES",
+    "CustomField",
+    "parse_header_field",
+    "parse_header_fields",
+    "resolve_column",
+]
 
 #: TYPE -> (numpy dtype of the column, bytes in the header).
 FIELD_TYPES: dict[str, tuple[str, int]] = {
@@ -141,3 +147,16 @@ def _is_standard(name: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def resolve_column(key: str | int, custom: Iterable[CustomField] = ()) -> str:
+    """The header column a user's name means: a custom field's name (case-insensitive)
+    first, then a standard field's name, segyio name or byte position; SegyError if none."""
+    token = str(key).strip().lower()
+    for field in custom:
+        if token == field.name.lower():
+            return field.name
+    try:
+        return resolve_trace_field(key).name
+    except ValueError as exc:
+        raise SegyError(str(exc)) from None

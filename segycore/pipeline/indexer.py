@@ -39,25 +39,25 @@ class IndexConfig:
     ensemble_keys
         Keys to index (names, segyio names, byte positions or custom field names);
         existing indexes of other keys are kept.
-    geometry
-        Detect (again) the survey grid.
-    inline, crossline, offset
-        The geometry's fields (as segyio's ``iline=``/``xline=``: a byte position works).
+    geometry_keys
+        The (inline, crossline, offset) fields to detect the survey grid from (byte
+        positions work, as segyio's ``iline=``/``xline=``); None: leave the geometry.
     workers
         Worker slots of the job (the build itself is one thread).
     """
 
     dataset: Path | str
     ensemble_keys: Sequence[str | int] = ()
-    geometry: bool = True
-    inline: str | int = "inline"
-    crossline: str | int = "crossline"
-    offset: str | int = "offset"
+    geometry_keys: Sequence[str | int] | None = ("inline", "crossline", "offset")
     workers: int = field(default=1)
 
     def __post_init__(self) -> None:
-        if not self.ensemble_keys and not self.geometry:
-            raise SegyError("nothing to index: give an ensemble key or ask for the geometry")
+        if isinstance(self.ensemble_keys, str | int):
+            raise SegyError("ensemble_keys is a list of field names")
+        if not self.ensemble_keys and self.geometry_keys is None:
+            raise SegyError("nothing to index: give an ensemble key or geometry keys")
+        if self.geometry_keys is not None and len(self.geometry_keys) != 3:
+            raise SegyError("geometry_keys are three fields: inline, crossline, offset")
 
     @property
     def destination(self) -> Path:
@@ -65,13 +65,12 @@ class IndexConfig:
         return Path(self.dataset)
 
 
-def geometry_keys(dataset: Dataset, inline: str | int, crossline: str | int, offset: str | int):
-    """The header columns of the geometry's fields; SegyError for an unknown or float field."""
-    keys = {
-        "inline": dataset.column_name(inline),
-        "crossline": dataset.column_name(crossline),
-        "offset": dataset.column_name(offset),
-    }
+def geometry_keys(dataset: Dataset, fields: Sequence[str | int]) -> dict[str, str]:
+    """The header columns of the geometry's (inline, crossline, offset) fields; SegyError
+    for an unknown or float field."""
+    keys = dict(
+        zip(("inline", "crossline", "offset"), map(dataset.column_name, fields), strict=True)
+    )
     for custom in dataset.custom_fields:
         if custom.name in keys.values() and custom.dtype.kind == "f":
             raise SegyError(f"geometry field {custom.name} is a float ({custom.type})")
@@ -105,8 +104,8 @@ class IndexCoordinator:
         self.dataset = Dataset(config.dataset)
         self.keys = list(dict.fromkeys(self.dataset.column_name(k) for k in config.ensemble_keys))
         self.geometry_keys = (
-            geometry_keys(self.dataset, config.inline, config.crossline, config.offset)
-            if config.geometry
+            geometry_keys(self.dataset, config.geometry_keys)
+            if config.geometry_keys is not None
             else None
         )
         self.staging = staging_path(self.dataset.path / INDEX_DIR, "build")

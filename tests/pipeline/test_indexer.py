@@ -58,7 +58,7 @@ def test_cancel_and_bad_keys_leave_the_dataset_as_it_was(demo: tuple[Path, Path]
     with pytest.raises(SegyError, match="unknown trace header field"):
         IndexCoordinator(IndexConfig(path, ["nope"]))
     with pytest.raises(SegyError, match="nothing to index"):
-        IndexConfig(path, [], geometry=False)
+        IndexConfig(path, [], geometry_keys=None)
     coordinator = IndexCoordinator(IndexConfig(path, ["cdp"]))
     coordinator.cancel()
     with pytest.raises(JobCancelled):
@@ -75,7 +75,7 @@ def test_geometry_at_byte_positions(tmp_path: Path) -> None:
     path = tmp_path / "ds"
     ParallelImportCoordinator(ImportConfig(source, path, workers=1)).run()
     assert open_dataset(path).geometry is None
-    IndexCoordinator(IndexConfig(path, inline=17, crossline=13)).run()
+    IndexCoordinator(IndexConfig(path, geometry_keys=(17, 13, "offset"))).run()
     ds = open_dataset(path)
     with segyio.open(source, iline=17, xline=13) as f:
         np.testing.assert_array_equal(ds.geometry.inlines, f.ilines)
