@@ -1,0 +1,94 @@
+"""The "Add index..." dialog: which header fields to index, and the geometry's fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from segycore.dataset.dataset import Dataset
+from segycore.format.spec import TRACE_FIELDS
+
+from .widgets import ok_cancel_buttons
+
+__all__ = ["IndexDialog"]
+
+GEOMETRY_DEFAULTS = ("inline", "crossline", "offset")
+
+
+class IndexDialog(QDialog):
+    """Collects :meth:`options` (``IndexConfig`` fields) for an index job on ``dataset``."""
+
+    def __init__(self, dataset: Dataset, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Add index")
+        self.resize(480, 560)
+        indexed = set(dataset.ensemble_keys)
+        names = [f.name for f in dataset.custom_fields] + [f.name for f in TRACE_FIELDS]
+        self.fields = QListWidget()
+        for name in names:
+            item = QListWidgetItem(f"{name}  (indexed: rebuild)" if name in indexed else name)
+            item.setData(Qt.ItemDataRole.UserRole, name)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Unchecked)
+            self.fields.addItem(item)
+        self.fields.itemChanged.connect(self._update_ok)
+        self.geometry = QCheckBox("Detect the survey geometry (inline / crossline / offset)")
+        self.geometry.setChecked(dataset.geometry_info is None)
+        self.geometry.toggled.connect(self._update_ok)
+        self.geometry_boxes = []
+        form = QFormLayout()
+        for label, default in zip(
+            ("Inline", "Crossline", "Offset"), GEOMETRY_DEFAULTS, strict=True
+        ):
+            box = QComboBox()
+            box.setEditable(True)  # a byte position (e.g. 17) works as in segyio's iline=
+            box.addItems(names)
+            box.setCurrentText(default)
+            form.addRow(label, box)
+            self.geometry_boxes.append(box)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"Index header fields of <b>{dataset.path.name}</b>:"))
+        layout.addWidget(self.fields, 1)
+        layout.addWidget(self.geometry)
+        layout.addLayout(form)
+        self.buttons = ok_cancel_buttons(self, "Build index")
+        layout.addWidget(self.buttons)
+        self._update_ok()
+
+    def selected_keys(self) -> list[str]:
+        return [
+            self.fields.item(i).data(Qt.ItemDataRole.UserRole)
+            for i in range(self.fields.count())
+            if self.fields.item(i).checkState() == Qt.CheckState.Checked
+        ]
+
+    def check(self, *names: str) -> None:
+        """Tick the fields ``names`` (for scripts and tests)."""
+        for i in range(self.fields.count()):
+            item = self.fields.item(i)
+            if item.data(Qt.ItemDataRole.UserRole) in names:
+                item.setCheckState(Qt.CheckState.Checked)
+
+    def options(self) -> dict[str, Any]:
+        """``IndexConfig`` keyword arguments."""
+        geometry = None
+        if self.geometry.isChecked():
+            texts = [box.currentText().strip() for box in self.geometry_boxes]
+            geometry = tuple(int(t) if t.isdigit() else t for t in texts)
+        return {"ensemble_keys": self.selected_keys(), "geometry_keys": geometry}
+
+    def _update_ok(self, *_: object) -> None:
+        ok = self.buttons.button(self.buttons.StandardButton.Ok)
+        ok.setEnabled(bool(self.selected_keys()) or self.geometry.isChecked())
