@@ -31,14 +31,14 @@ __all__ = ["Profile", "parse_raw", "render", "summarise"]
 
 #: Functions whose presence on a stack names the stage a sample belongs to, innermost first.
 STAGE_FUNCTIONS: tuple[tuple[str, str], ...] = (
-    ("_import_range", "1 parallel import: worker threads"),
-    ("run_parallel_import", "1 parallel import: supervisor thread"),
-    ("run_merge_headers", "2 merge headers"),
-    ("run_build_index", "3 build ensemble index"),
-    ("run_cleanup", "cleanup (import 4 / export 3)"),
-    ("_export_range", "1 parallel export: worker threads"),
-    ("run_parallel_export", "1 parallel export: supervisor thread"),
-    ("run_merge", "2 merge segments"),
+    ("import_range", "1 parallel import: worker threads"),
+    ("_parallel_import", "1 parallel import: supervisor thread"),
+    ("_merge_headers", "2 merge headers"),
+    ("_build_index", "3 build ensemble index"),
+    ("_cleanup", "cleanup (import 4 / export 3)"),
+    ("export_range", "1 parallel export: worker threads"),
+    ("_parallel_export", "1 parallel export: supervisor thread"),
+    ("_merge (", "2 merge segments"),
     ("__init__ (segycore/importer.py)", "coordinator set-up (layout, checks)"),
     ("__init__ (segycore/exporter.py)", "coordinator set-up (open dataset)"),
     ("_find_and_load", "imports"),
@@ -62,7 +62,7 @@ def _role(process_frames: list[str]) -> str:
     last = process_frames[-1]
     if "resource_tracker" in last:
         return "resource tracker"
-    if "spawn_main" in last:
+    if "segycore.runtime.supervisor" in last or "spawn_main" in last:
         return "supervisor"
     return "front end (CLI)"
 

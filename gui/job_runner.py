@@ -1,10 +1,10 @@
 """Drive a :class:`segycore.runtime.jobs.Job` from the GUI thread without ever blocking it.
 
-:meth:`Job.snapshot` is cheap while a job runs, but on the first final state it reaps
-the supervisor (``join``) and removes leftovers, and starting a job spawns a process.
-So a small poll thread owns every call on the ``Job``; the GUI thread only reads the
-latest snapshot the thread published (one attribute read) on a ~50 ms ``QTimer`` tick
-and turns it into signals.
+:meth:`Job.snapshot` is a pure read, but starting a job starts a process and, once the
+job has ended, :meth:`Job.reap` waits for the supervisor to exit and removes leftovers.
+So a small poll thread owns every call on the ``Job`` (it reaps the job before it
+reports the end); the GUI thread only reads the latest snapshot the thread published
+(one attribute read) on a ~50 ms ``QTimer`` tick and turns it into signals.
 
 The poll thread lives until the job has ended: on Linux the supervisor's parent-death
 signal fires when the *thread* that spawned it exits, so it must not exit earlier.
@@ -64,9 +64,11 @@ class _Poller(threading.Thread):
                     job.cancel()
                     cancel_sent = True
                 snap = job.snapshot()
-                self.latest = snap
                 if snap.state in FINAL_STATES:
+                    job.reap()  # the supervisor gone and the block freed before the end shows
+                    self.latest = snap
                     break
+                self.latest = snap
                 self._wake.wait(POLL_SECONDS)
                 self._wake.clear()
         except BaseException as exc:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QMessageBox, QWidget
 
-from segycore.errors import SegycoreError
+from segycore.errors import is_internal, user_message
 
 __all__ = ["Message", "Notifier", "explain_error"]
 
@@ -38,14 +38,15 @@ _ICONS = {
 
 
 def explain_error(exc: BaseException) -> tuple[str, str]:
-    """A one-line cause a user can act on, and the details (a traceback for surprises)."""
-    if isinstance(exc, SegycoreError | ValueError):
-        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__, str(exc)
-    if isinstance(exc, OSError):
-        target = f": {exc.filename}" if exc.filename else ""
-        return f"{exc.strerror or exc}{target}", str(exc)
-    details = "".join(traceback.format_exception(exc))
-    return f"internal error: {type(exc).__name__}: {exc}", details
+    """A one-line cause a user can act on, and the details (a traceback for surprises).
+
+    The cause is :func:`segycore.errors.user_message`'s, as the CLI and the supervisor
+    report it.
+    """
+    message = user_message(exc)
+    if is_internal(exc):
+        return message.splitlines()[0], "".join(traceback.format_exception(exc))
+    return message.splitlines()[0], str(exc) or message
 
 
 class Notifier:

@@ -13,6 +13,7 @@ from typing import Any
 
 from segycore.dataset.headers import headers_to_table
 from segycore.dataset.info import PREVIEW_TRACES, describe, ensemble_counts
+from segycore.errors import SegyError
 from segycore.format.layout import Endian, read_layout, read_trace_headers
 from segycore.format.spec import TRACE_FIELDS
 
@@ -39,7 +40,7 @@ def scan_source(path: Path, endian: Endian | None = None) -> SourceScan:
     """Describe ``path`` and count ensembles per header field over the preview traces."""
     info = describe(path, endian)
     if info["kind"] != "segy":
-        raise ValueError(f"{path} is a segycore dataset, not a SEG-Y file")
+        raise SegyError(f"{path} is a segycore dataset, not a SEG-Y file")
     layout = read_layout(path, endian)
     raw = read_trace_headers(layout, 0, PREVIEW_TRACES)
     table = headers_to_table(raw[:FIRST_TRACES], layout.endian)

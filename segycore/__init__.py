@@ -46,12 +46,13 @@ __all__ = [
     "resolve_trace_field",
     "start_export",
     "start_import",
+    "start_job",
 ]
 
 
 def __getattr__(name: str) -> object:
     # The job API pulls in the supervisor and progress block; load it on first use.
-    if name in ("Job", "start_import", "start_export"):
+    if name in ("Job", "start_import", "start_export", "start_job"):
         from .runtime import jobs
 
         return getattr(jobs, name)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import SegycoreError
+from .errors import user_message
 from .pipeline.stages import Stage, format_eta
 
 __all__ = ["main"]
@@ -102,6 +102,7 @@ def _run_job(job: Any, quiet: bool) -> dict[str, Any]:
             raise
     finally:
         view.close()
+        job.close()  # reaps the supervisor: nothing of the job outlives the command
     if snap.state == "cancelled":
         raise KeyboardInterrupt
     if snap.state == "failed":
@@ -308,14 +309,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cancelled: nothing was written", file=sys.stderr)
         return EXIT_CANCELLED
-    except (CommandError, SegycoreError, OSError, ValueError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if isinstance(exc, OSError) and exc.filename:
-            message = f"{exc.strerror}: {exc.filename}"
-        print(f"error: {message}", file=sys.stderr)
-        return EXIT_FAILED
-    except Exception as exc:  # a bug of ours: still one line, no traceback for the user
-        print(f"error: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    except Exception as exc:  # one line, no traceback; "internal error" only for our bugs
+        message = str(exc) if isinstance(exc, CommandError) else user_message(exc)
+        print(
+            f"error: {message.splitlines()[0] if message else type(exc).__name__}", file=sys.stderr
+        )
         return EXIT_FAILED
 
 

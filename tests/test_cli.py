@@ -72,3 +72,38 @@ def test_demo_round_trips(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "identical byte for byte" in done.stdout
     assert (tmp_path / "survey.dataset" / "traces.npy").exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (["import", "{small}", "{tmp}/ds", "--ensemble-key", "foo"], "unknown trace header field"),
+        (["import", "{small}", "{tmp}/ds", "--workers", "65"], "workers must be at most 64"),
+        (["import", "{small}", "{tmp}/ds", "--rate-limit", "0"], "rate limit must be positive"),
+        (
+            ["export", "{tmp}/none", "{tmp}/o.sgy", "--format", "13"],
+            "unknown sample format code 13",
+        ),
+        (["export", "{tmp}/none", "{tmp}/o.sgy", "--format", "4"], "sample format 4"),
+        (["export", "{tmp}/none", "{tmp}/o.sgy", "--merge-method", "x"], "unknown merge method"),
+    ],
+    ids=["ensemble-key", "workers", "rate-limit", "format-13", "format-4", "merge-method"],
+)
+def test_option_mistakes_are_one_error_line(
+    command: list[str], expected: str, tmp_path: Path
+) -> None:
+    args = [a.format(small=segy_data("small.sgy"), tmp=tmp_path) for a in command]
+    done = run_cli(*args)
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    assert expected in lines[0]
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_argparse_usage_mistakes_exit_2(tmp_path: Path) -> None:
+    done = run_cli("import", str(segy_data("small.sgy")), str(tmp_path / "ds"), "--workers", "0")
+    assert done.returncode == 2
+    assert "must be at least 1" in done.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -93,6 +93,7 @@ def write_survey(
     raw_binary = binary.tobytes()
     assert len(raw_binary) == BINARY_HEADER_SIZE
 
+    fmt = sample_format(format_code)
     base = _base_gather(traces_per_shot, n_samples, sample_interval_us * 1e-6)
     header_dtype = trace_header_dtype(endian)
     with open(path, "wb") as fh:
@@ -123,7 +124,9 @@ def write_survey(
             headers["sample_interval"] = sample_interval_us
             values = base[channel] * (1.0 + 0.1 * np.sin(shot))[:, None]
             samples = np.ascontiguousarray(_to_format(values, format_code))
-            record = np.empty(n * (TRACE_HEADER_SIZE + n_samples * samples.itemsize), np.uint8)
+            # Sized by the file's sample width, not the dataset dtype's (int16 is held in
+            # float32, so the dtype's 4 bytes would leave 2 stray bytes per sample).
+            record = np.empty(n * (TRACE_HEADER_SIZE + n_samples * fmt.itemsize), np.uint8)
             header_bytes = headers.view(np.uint8).reshape(n, TRACE_HEADER_SIZE)
             bad = codec.encode_records(header_bytes, samples, format_code, little, record)
             if bad != -1:

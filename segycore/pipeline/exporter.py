@@ -7,24 +7,19 @@ per worker), merge segments (file headers + segments into the destination), clea
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow.parquet as pq
 
 from ..dataset.dataset import Dataset, open_dataset
-from ..dataset.headers import table_to_headers
-from ..errors import JobCancelled, SegyError, UnrepresentableValueError
-from ..format import codec
+from ..errors import SegyError
 from ..format.layout import Endian, binary_header_dtype, encode_textual_header
-from ..format.spec import INTEGER_RANGES, TRACE_HEADER_SIZE, SampleFormat, sample_format
+from ..format.spec import TRACE_HEADER_SIZE, sample_format
 from ..storage import merge
-from ..storage.fileio import pread_exact, pwrite_all
+from ..storage.fileio import open_for_writing, pwrite_all
 from ..storage.staging import (
     check_destination,
     check_free_space,
@@ -33,14 +28,18 @@ from ..storage.staging import (
     remove_path,
     staging_path,
 )
-from .stages import ParallelProgress, ProgressCallback, Throttle
-from .workers import (
-    RateLimiter,
-    WorkerContext,
+from .coordinator import Coordinator
+from .options import (
+    CHUNK_BYTES,
     check_job_options,
-    run_workers,
-    split_range,
+    check_merge_method,
+    check_sample_format,
+    default_workers,
 )
+from .reporting import StageReporter
+from .stages import EXPORT_STAGES, ParallelProgress, ProgressCallback
+from .tasks import ExportTask, convert_samples, export_range
+from .workers import Backend, WorkerStatus, split_range
 
 __all__ = [
     "ExportConfig",
@@ -49,8 +48,6 @@ __all__ = [
     "convert_samples",
     "export_binary_header",
 ]
-
-CHUNK_BYTES = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -89,7 +86,7 @@ class ExportConfig:
 
     dataset: Path | str
     destination: Path | str
-    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    workers: int = field(default_factory=default_workers)
     format_code: int | None = None
     endian: Endian | None = None
     textual_header: str | None = None
@@ -101,6 +98,9 @@ class ExportConfig:
 
     def __post_init__(self) -> None:
         check_job_options(self.workers, self.endian, self.chunk_bytes, self.rate_limit)
+        if self.format_code is not None:
+            check_sample_format(self.format_code)
+        check_merge_method(self.merge_method)
 
 
 @dataclass(frozen=True)
@@ -125,59 +125,6 @@ class ExportResult:
         }
 
 
-def _cannot_hold(target: SampleFormat, value: np.generic, trace: int, sample: int) -> str:
-    """The refusal message for one sample ``target`` cannot hold."""
-    number = value.item()
-    if isinstance(number, float) and (number != number or abs(number) == float("inf")):
-        why = "not a finite number"
-    elif target.code in INTEGER_RANGES and float(number) != round(float(number)):
-        why = "not an integer"
-    else:
-        why = "out of range"
-    return (
-        f"sample format {target.code} ({target.name}) cannot hold {number!r} at trace {trace}, "
-        f"sample {sample}: {why}"
-    )
-
-
-def convert_samples(samples: np.ndarray, target: SampleFormat, first_trace: int = 0) -> np.ndarray:
-    """Cast samples to ``target``'s dataset dtype, refusing any value it cannot hold.
-
-    Integer targets need finite, integral values within range; float targets need
-    values within range (they round to the nearest representable value, as SEG-Y
-    writers do).
-    """
-    dtype = target.dtype
-    if samples.dtype == dtype:
-        return samples
-
-    def refuse(mask: np.ndarray) -> None:
-        trace, sample = np.unravel_index(int(np.argmax(mask)), mask.shape)
-        raise UnrepresentableValueError(
-            _cannot_hold(target, samples[trace, sample], first_trace + int(trace), int(sample))
-        )
-
-    if dtype.kind in "iu":
-        info = np.iinfo(dtype)
-        if samples.dtype.kind == "f":
-            bad = ~np.isfinite(samples) | (samples != np.trunc(samples))
-            if bad.any():
-                refuse(bad)
-            low, high = float(info.min), float(info.max)
-        else:
-            low, high = int(info.min), int(info.max)
-        bad = (samples < low) | (samples > high)
-        if bad.any():
-            refuse(bad)
-        return samples.astype(dtype)
-    converted = samples.astype(dtype)
-    if samples.dtype.kind == "f":
-        bad = np.isinf(converted) & np.isfinite(samples)
-        if bad.any():
-            refuse(bad)
-    return converted
-
-
 def export_binary_header(
     raw: bytes, source_endian: Endian, endian: Endian, format_code: int
 ) -> bytes:
@@ -191,19 +138,20 @@ def export_binary_header(
     return out.tobytes()
 
 
-def _damaged(offset: int) -> SegyError:
-    return SegyError(f"traces.npy ended at byte {offset}: the dataset is damaged")
-
-
-class ParallelExportCoordinator:
+class ParallelExportCoordinator(Coordinator):
     """Runs the export stages of one dataset into one SEG-Y file.
 
     Arguments are validated in the constructor, before anything is written. Segments go
     to a hidden staging folder beside the destination, the merge to a hidden staging
     file that the last stage renames into place; :meth:`abort` removes both.
+    ``backend`` runs the parallel stage (default: worker threads of this process).
     """
 
-    def __init__(self, config: ExportConfig) -> None:
+    stages = EXPORT_STAGES
+    kind = "export"
+
+    def __init__(self, config: ExportConfig, backend: Backend | None = None) -> None:
+        super().__init__(config.rate_limit, backend)
         self.config = config
         self.dataset: Dataset = open_dataset(config.dataset)
         self.destination = Path(config.destination)
@@ -214,28 +162,11 @@ class ParallelExportCoordinator:
             raise SegyError(
                 f"sample format {self.format.code} ({self.format.name}) is not supported"
             )
-        if config.merge_method not in ("auto", *merge.available_methods()):
-            raise SegyError(
-                f"unknown merge method {config.merge_method!r} "
-                f"(available: auto, {', '.join(merge.available_methods())})"
-            )
         check_destination(self.destination, config.overwrite, self.dataset.path)
         self.segment_dir = staging_path(self.destination, "segments")
         self.staged_file = staging_path(self.destination)
-        self.stage_seconds: dict[str, float] = {}
-        self._cancel = threading.Event()
         self._published = False
         self._file_header: bytes | None = None
-        self._limiter = RateLimiter(config.rate_limit)
-
-    # -- control ---------------------------------------------------------------------
-    def cancel(self) -> None:
-        """Ask the running stage to stop at its next chunk (parallel export and merge)."""
-        self._cancel.set()
-
-    @property
-    def was_cancelled(self) -> bool:
-        return self._cancel.is_set()
 
     def abort(self) -> None:
         """Remove everything this job wrote (a no-op once the file is published).
@@ -246,9 +177,21 @@ class ParallelExportCoordinator:
         if not self._published:
             discard_paths(self.staged_file)
 
+    # -- sizes (the one place they are computed) ------------------------------------
     @property
     def trace_size(self) -> int:
+        """Bytes per output trace record."""
         return TRACE_HEADER_SIZE + self.dataset.n_samples * self.format.itemsize
+
+    @property
+    def traces_bytes(self) -> int:
+        """Bytes of all output trace records."""
+        return self.dataset.n_traces * self.trace_size
+
+    @property
+    def output_size(self) -> int:
+        """Bytes of the output file: file headers and trace records."""
+        return len(self.file_header()) + self.traces_bytes
 
     def file_header(self) -> bytes:
         """Textual, binary and extended textual headers of the output file (built once)."""
@@ -271,102 +214,52 @@ class ParallelExportCoordinator:
     def run_parallel_export(
         self,
         progress_callback: Callable[[ParallelProgress], None] | None = None,
-        worker_callback: Callable[[Sequence[WorkerContext]], None] | None = None,
+        worker_callback: Callable[[Sequence[WorkerStatus]], None] | None = None,
     ) -> tuple[list[Path], int, int]:
         """Encode every trace; report traces done.
 
         With ``segments`` each worker writes a segment file (returned, in order);
         otherwise each writes its slice of the pre-sized output and none are returned.
         """
-        started = time.monotonic()
+        return self._parallel_export(self._callbacks(progress_callback, worker_callback))
+
+    def _parallel_export(self, reporter: StageReporter) -> tuple[list[Path], int, int]:
         n_traces, n_samples = self.dataset.n_traces, self.dataset.n_samples
-        trace_bytes = n_traces * self.trace_size
+        started = self._begin(reporter, "export", n_traces, self.traces_bytes)
         if self.config.segments:
-            check_free_space(self.destination.parent, 2 * trace_bytes)
+            check_free_space(self.destination.parent, 2 * self.traces_bytes)
             self.segment_dir.mkdir()
         else:
-            check_free_space(self.destination.parent, trace_bytes)
+            check_free_space(self.destination.parent, self.traces_bytes)
             with open(self.staged_file, "xb") as fh:
-                fh.truncate(len(self.file_header()) + trace_bytes)
-        ranges = split_range(n_traces, int(self.config.workers))
-        results = run_workers(
-            ranges,
-            self._export_range,
-            self._cancel,
-            progress_callback,
-            worker_callback,
-            self._limiter,
-        )
-        if self._cancel.is_set():
-            raise JobCancelled("export cancelled by the user")
-        self.stage_seconds["export"] = time.monotonic() - started
-        segments = [path for path in results if path is not None]
-        return segments, n_traces, n_samples
-
-    def _row_groups(self, headers: pq.ParquetFile, start: int, stop: int):
-        """Yield ``(row_group, first_row_of_group)`` for groups overlapping [start, stop)."""
-        first = 0
-        for i in range(headers.metadata.num_row_groups):
-            rows = headers.metadata.row_group(i).num_rows
-            if first < stop and first + rows > start:
-                yield i, first
-            first += rows
-
-    def _open_output(self, ctx: WorkerContext) -> tuple[int, int, Path | None]:
-        """Where a worker writes: ``(fd, offset of trace 0, segment path or None)``."""
-        if self.config.segments:
-            segment = self.segment_dir / f"segment-{ctx.index:04d}.sgy"
-            fd = os.open(segment, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            return fd, -ctx.start * self.trace_size, segment
-        fd = os.open(self.staged_file, os.O_WRONLY)
-        return fd, len(self.file_header()), None
-
-    def _export_range(self, ctx: WorkerContext) -> Path | None:
-        n_samples = self.dataset.n_samples
+                fh.truncate(self.output_size)
         traces = self.dataset.traces
-        source_dtype = traces.dtype
-        row_bytes = n_samples * source_dtype.itemsize
-        chunk = max(1, min(self.config.chunk_bytes // self.trace_size, ctx.stop - ctx.start))
-        samples = np.empty((chunk, n_samples), dtype=source_dtype)
-        record = np.empty(chunk * self.trace_size, dtype=np.uint8)
-        little = self.endian == "little"
-        fd = os.open(self.dataset.path / "traces.npy", os.O_RDONLY)
-        out, base, segment = self._open_output(ctx)
-        try:
-            with pq.ParquetFile(self.dataset.headers_path) as headers:
-                for group, group_first in self._row_groups(headers, ctx.start, ctx.stop):
-                    table = headers.read_row_group(group)
-                    lo = max(ctx.start, group_first)
-                    hi = min(ctx.stop, group_first + table.num_rows)
-                    raw = table_to_headers(
-                        table.slice(lo - group_first, hi - lo), self.endian, self.source_endian
-                    )
-                    for first in range(lo, hi, chunk):
-                        n = min(chunk, hi - first)
-                        view = memoryview(samples[:n]).cast("B")
-                        pread_exact(fd, view, traces.offset + first * row_bytes, _damaged)
-                        values = convert_samples(samples[:n], self.format, first)
-                        nbytes = n * self.trace_size
-                        bad = codec.encode_records(
-                            raw[first - lo : first - lo + n],
-                            np.ascontiguousarray(values),
-                            self.format.code,
-                            little,
-                            record[:nbytes],
-                        )
-                        if bad != -1:
-                            trace, sample = divmod(bad, n_samples)
-                            raise UnrepresentableValueError(
-                                _cannot_hold(
-                                    self.format, values[trace, sample], first + trace, sample
-                                )
-                            )
-                        pwrite_all(out, memoryview(record[:nbytes]), base + first * self.trace_size)
-                        ctx.advance(n, nbytes)
-        finally:
-            os.close(fd)
-            os.close(out)
-        return segment
+        segments = bool(self.config.segments)
+        tasks = [
+            ExportTask(
+                index=i,
+                start=start,
+                stop=stop,
+                traces_path=str(self.dataset.path / "traces.npy"),
+                traces_offset=int(traces.offset),
+                source_dtype=traces.dtype.str,
+                headers_path=str(self.dataset.headers_path),
+                n_samples=n_samples,
+                format_code=self.format.code,
+                endian=self.endian,
+                source_endian=self.source_endian,
+                trace_size=self.trace_size,
+                output=str(
+                    self.segment_dir / f"segment-{i:04d}.sgy" if segments else self.staged_file
+                ),
+                output_base=-start * self.trace_size if segments else len(self.file_header()),
+                new_file=segments,
+                chunk_bytes=int(self.config.chunk_bytes),
+            )
+            for i, (start, stop) in enumerate(split_range(n_traces, int(self.config.workers)))
+        ]
+        results = self._run_parallel(reporter, "export", tasks, export_range, n_traces, started)
+        return [path for path in results if path is not None], n_traces, n_samples
 
     # -- stage 2 ---------------------------------------------------------------------
     def get_merge_stats(self, segment_paths: Sequence[Path]) -> dict[str, int]:
@@ -375,7 +268,7 @@ class ParallelExportCoordinator:
         if segment_paths:
             segments = sum(Path(p).stat().st_size for p in segment_paths)
         else:
-            segments = self.dataset.n_traces * self.trace_size  # already in place
+            segments = self.traces_bytes  # already in place
         return {
             "output_size_bytes": header + segments,
             "header_bytes": header,
@@ -393,10 +286,17 @@ class ParallelExportCoordinator:
 
         Without segments (the traces are in place already) only the headers are written.
         """
-        started = time.monotonic()
+        return self._merge(segment_paths, n_samples, self._callbacks(progress_callback))
+
+    def _merge(self, segment_paths: Sequence[Path], n_samples: int, reporter: StageReporter) -> int:
+        size = self.get_merge_stats(segment_paths)["output_size_bytes"]
+        started = self._begin(reporter, "merge", size, size)
         if not segment_paths:
-            return self._write_header_in_place(progress_callback, started)
-        segment_bytes = sum(Path(p).stat().st_size for p in segment_paths)
+            n_traces = self._write_header_in_place()
+            reporter.advance(size, size)
+            self._finish(reporter, "merge", started)
+            return n_traces
+        segment_bytes = size - len(self.file_header())
         trace_size = TRACE_HEADER_SIZE + n_samples * self.format.itemsize
         n_traces, leftover = divmod(segment_bytes, trace_size)
         if leftover:
@@ -409,8 +309,7 @@ class ParallelExportCoordinator:
             nonlocal copied
             self._limiter.consume(done - copied, self._cancel)
             copied = done
-            if progress_callback is not None:
-                progress_callback(done, total)
+            reporter.advance(done, done)
 
         try:
             merge.merge_files(
@@ -423,27 +322,20 @@ class ParallelExportCoordinator:
                 chunk_size=self.config.chunk_bytes,
             )
         except merge.MergeCancelled:
-            raise JobCancelled("export cancelled by the user") from None
-        self.stage_seconds["merge"] = time.monotonic() - started
+            raise self._cancelled() from None
+        self._finish(reporter, "merge", started)
         return n_traces
 
-    def _write_header_in_place(
-        self, progress_callback: ProgressCallback | None, started: float
-    ) -> int:
-        if self._cancel.is_set():
-            raise JobCancelled("export cancelled by the user")
+    def _write_header_in_place(self) -> int:
+        self._check_cancel()
         header = self.file_header()
-        expected = len(header) + self.dataset.n_traces * self.trace_size
-        fd = os.open(self.staged_file, os.O_WRONLY)
+        fd = open_for_writing(self.staged_file)
         try:
-            if os.fstat(fd).st_size != expected:
+            if os.fstat(fd).st_size != self.output_size:
                 raise SegyError(f"{self.staged_file} does not hold the exported traces")
             pwrite_all(fd, memoryview(header), 0)
         finally:
             os.close(fd)
-        if progress_callback is not None:
-            progress_callback(expected, expected)
-        self.stage_seconds["merge"] = time.monotonic() - started
         return self.dataset.n_traces
 
     # -- stage 3 ---------------------------------------------------------------------
@@ -454,33 +346,35 @@ class ParallelExportCoordinator:
         progress_callback: ProgressCallback | None = None,
     ) -> Path:
         """Remove the segment files (and their folder ``segments``), publish the output."""
-        started = time.monotonic()
-        report = Throttle(progress_callback, len(segment_paths))
-        report(0, force=True)
+        return self._cleanup(segment_paths, segments, self._callbacks(progress_callback))
+
+    def _cleanup(
+        self, segment_paths: Sequence[Path], segments: Path | None, reporter: StageReporter
+    ) -> Path:
+        started = self._begin(reporter, "cleanup", len(segment_paths))
         for done, path in enumerate(segment_paths, 1):
             Path(path).unlink(missing_ok=True)
-            report(done)
+            reporter.advance(done)
         remove_path(segments or self.segment_dir)
         publish(self.staged_file, self.destination, self.config.overwrite)
         self._published = True
-        self.stage_seconds["cleanup"] = time.monotonic() - started
+        self._finish(reporter, "cleanup", started)
         return self.destination
 
     # -- all stages ------------------------------------------------------------------
-    def run(self, progress_callback: Callable[[str, Any], None] | None = None) -> ExportResult:
-        """Run every stage; ``progress_callback(stage_key, progress)`` sees them all."""
-
-        def for_stage(key: str) -> ProgressCallback | None:
-            if progress_callback is None:
-                return None
-            if key == "export":
-                return lambda record: progress_callback(key, record)
-            return lambda done, total: progress_callback(key, (done, total))
-
+    def run(
+        self,
+        progress_callback: Callable[[str, Any], None] | None = None,
+        *,
+        reporter: StageReporter | None = None,
+    ) -> ExportResult:
+        """Run every stage, in order; ``progress_callback(stage_key, progress)`` sees them all
+        (or ``reporter`` does: the supervisor's writes the progress block)."""
+        report = self._reporter(progress_callback, reporter)
         try:
-            segments, _, n_samples = self.run_parallel_export(for_stage("export"))
-            n_traces = self.run_merge(segments, n_samples, for_stage("merge"))
-            self.run_cleanup(segments, self.segment_dir, for_stage("cleanup"))
+            segments, _, n_samples = self._parallel_export(report)
+            n_traces = self._merge(segments, n_samples, report)
+            self._cleanup(segments, self.segment_dir, report)
         except BaseException:
             self.abort()
             raise

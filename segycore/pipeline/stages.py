@@ -20,23 +20,28 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Stage:
-    """One stage: its name, the label front ends show, its unit and whether it cancels."""
+    """One stage: its name, the label front ends show, its unit and whether it cancels.
+
+    ``parallel`` marks a stage whose work runs on a backend's workers: it reports
+    :class:`ParallelProgress` records rather than ``(done, total)``.
+    """
 
     key: str
     name: str
     label: str
     unit: str
     cancellable: bool
+    parallel: bool = False
 
 
 IMPORT_STAGES: tuple[Stage, ...] = (
-    Stage("import", "Parallel import", "Importing traces...", "traces", True),
+    Stage("import", "Parallel import", "Importing traces...", "traces", True, True),
     Stage("merge_headers", "Merge headers", "Merging header files...", "segments", False),
     Stage("build_index", "Build ensemble index", "Building ensemble index...", "traces", False),
     Stage("cleanup", "Cleanup", "Cleaning up...", "files", False),
 )
 EXPORT_STAGES: tuple[Stage, ...] = (
-    Stage("export", "Parallel export", "Exporting traces...", "traces", True),
+    Stage("export", "Parallel export", "Exporting traces...", "traces", True, True),
     Stage("merge", "Merge segments", "Merging segment files...", "bytes", True),
     Stage("cleanup", "Cleanup", "Cleaning up temporary files...", "files", False),
 )

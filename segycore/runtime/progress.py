@@ -13,7 +13,7 @@ offset  type       field
 0       char[8]    magic ``b"SEGYPROG"``
 8       u32        layout version (1)
 12      u32        layout size in bytes (16832)
-16      u8         job kind: 0 import, 1 export
+16      u8         job kind: index in ``KINDS`` (0 import, 1 export, 2 index)
 17      u8         number of stages (at most 8)
 18      u16        number of worker slots (at most 64)
 24      i64        creator pid (also in the block's name, ``segycore_<pid>_<hex>``)
@@ -91,6 +91,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..pipeline.options import MAX_WORKERS as _MAX_JOB_WORKERS
+from ..storage.capabilities import CAPABILITIES
+
 __all__ = [
     "BLOCK_SIZE",
     "ERROR_CAPACITY",
@@ -108,16 +111,21 @@ __all__ = [
     "StageSnapshot",
     "StageSpec",
     "WorkerSnapshot",
+    "block_name",
     "remove_stale_blocks",
 ]
 
 MAGIC = b"SEGYPROG"
 LAYOUT_VERSION = 1
-KINDS: tuple[str, ...] = ("import", "export")
+#: Job kinds the block's u8 kind code names; a new job kind appends its name here
+#: (codes stay stable) and registers itself in :mod:`segycore.runtime.registry`.
+KINDS: tuple[str, ...] = ("import", "export", "index")
 STATES: tuple[str, ...] = ("starting", "running", "done", "failed", "cancelled")
 WORKER_STATES: tuple[str, ...] = ("idle", "running", "done", "failed", "cancelled")
 MAX_STAGES = 8
-MAX_WORKERS = 64
+MAX_WORKERS = 64  # part of the layout; must hold every worker a job may run
+if MAX_WORKERS < _MAX_JOB_WORKERS:  # pragma: no cover - a build error, caught at import
+    raise ImportError("the progress block holds fewer worker slots than a job may run")
 ERROR_CAPACITY = 2048
 RESULT_CAPACITY = 8192
 #: How long a read waits for a group that is being written before using its last copy.
@@ -143,6 +151,17 @@ _WORKER = struct.Struct("<QQB7x")
 _J_STATE, _J_STAGE, _J_ACTIVE, _J_BYTES_DONE, _J_BYTES_TOTAL, _J_ETA, _J_PID = range(7)
 _J_STAGES = 7  # then done, total, started, finished per stage
 _JOB_DEFAULT: tuple[Any, ...] = (0, _NO_STAGE, 0, 0, 0, math.nan, 0) + (0, 0, 0.0, 0.0) * MAX_STAGES
+
+
+def block_name(pid: int) -> str:
+    """A new block name: ``segycore_<pid>_<random hex>``.
+
+    16 hex digits where names may be long; 12 where the system limits shared-memory
+    names to 31 characters with the leading slash (macOS), or with the
+    ``long_shm_names`` capability off (see :mod:`segycore.storage.capabilities`).
+    """
+    digits = 8 if CAPABILITIES.long_shm_names else 6
+    return f"{_NAME_PREFIX}{pid}_{secrets.token_hex(digits)}"
 
 
 def _align(offset: int) -> int:
@@ -466,7 +485,7 @@ class ProgressBlock:
         for group in (_CANCEL, _HEARTBEAT, _JOB_GROUP, _ERROR, _RESULT, *_WORKERS):
             _write_group(image, group, group.default)
         for _ in range(100):
-            name = f"{_NAME_PREFIX}{pid}_{secrets.token_hex(8)}"
+            name = block_name(pid)
             try:
                 segment = _Segment(name, create=True, size=BLOCK_SIZE)
                 break

@@ -1,14 +1,25 @@
-"""The supervisor process: runs one job's stages and publishes progress into the block.
+"""The supervisor process: runs one job's coordinator and publishes progress into the block.
 
-Started by :mod:`segycore.runtime.jobs` with the spawn start method. It is the sole writer of
-the block's job header; its worker threads' progress is published per worker slot.
+Started by :mod:`segycore.runtime.jobs` as ``python -m segycore.runtime.supervisor``
+with one JSON object on standard input::
+
+    {"block": "<progress block name>", "kind": "import", "config": {...}, "parent_pid": 123}
+
+(``config`` is the job config as plain data, see
+:func:`segycore.pipeline.options.config_to_data`; nothing is pickled, and the caller's
+``__main__`` is never imported, so a job starts from any script, from standard input,
+``python -c`` or Jupyter). It is the sole writer of the block's job header; its worker
+threads' progress is published per worker slot. It knows nothing of a coordinator but
+what :mod:`segycore.runtime.registry` promises: construct, ``cancel()``,
+``run(reporter=...)``, ``result.to_dict()``.
+
 It dies with its front end: on Linux through the parent-death signal, everywhere
 through a watcher thread that notices the parent is gone.
 """
 
 from __future__ import annotations
 
-import ctypes
+import json
 import os
 import signal
 import sys
@@ -17,29 +28,19 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..errors import JobCancelled, SegycoreError
-from ..pipeline.exporter import ExportConfig, ParallelExportCoordinator
-from ..pipeline.importer import ImportConfig, ParallelImportCoordinator, header_segments
-from ..pipeline.stages import ParallelProgress
-from ..pipeline.workers import WorkerContext
+from ..errors import JobCancelled, is_internal, user_message
+from ..pipeline.options import config_from_data
+from ..pipeline.stages import ParallelProgress, Stage
+from ..pipeline.workers import WorkerStatus
+from ..storage.capabilities import arm_parent_death_signal
 from .progress import ProgressBlock
+from .registry import job_kind
 
-__all__ = ["supervisor_main"]
+__all__ = ["BlockReporter", "main", "supervisor_main"]
 
 HEARTBEAT_SECONDS = 0.1
 #: After its front end died, the supervisor gets this long to remove what it wrote.
 ORPHAN_GRACE_SECONDS = 10.0
-PR_SET_PDEATHSIG = 1
-
-
-def _arm_parent_death_signal() -> None:
-    """On Linux, have the kernel send SIGTERM when the front end dies (else: the watcher)."""
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-        except (OSError, AttributeError):
-            pass
 
 
 class _Watcher(threading.Thread):
@@ -92,134 +93,84 @@ class _Watcher(threading.Thread):
             self._halt.wait(HEARTBEAT_SECONDS)
 
 
-def user_message(exc: BaseException, context: str | None = None) -> str:
-    """One line naming the problem, for errors a user can act on; more for surprises.
+class BlockReporter:
+    """A :class:`~segycore.pipeline.reporting.StageReporter` writing the progress block."""
 
-    An OSError that names no file (a full disk during ``write``) gets ``context``, such
-    as ``"import to /data/survey.dataset"``, so the user knows where it happened.
-    """
-    if isinstance(exc, SegycoreError):
-        return str(exc)
-    if isinstance(exc, OSError):
-        if exc.filename:
-            target = f": {exc.filename}"
-            if exc.filename2:
-                target += f" -> {exc.filename2}"
-        else:
-            target = f" ({context})" if context else ""
-        return f"{exc.strerror or exc}{target}"
-    return f"internal error: {type(exc).__name__}: {exc}"
-
-
-class _Publisher:
-    """Turns coordinator callbacks into block writes for one stage table."""
-
-    def __init__(self, block: ProgressBlock) -> None:
+    def __init__(self, block: ProgressBlock, stages: Sequence[Stage]) -> None:
         self.block = block
+        self._index = {stage.key: i for i, stage in enumerate(stages)}
 
-    def begin(self, index: int, total: int, bytes_total: int = 0) -> None:
-        self.block.begin_stage(index, total, bytes_total)
+    def begin(self, stage: Stage, total: int, bytes_total: int = 0) -> None:
+        self.block.begin_stage(self._index[stage.key], total, bytes_total)
 
-    def parallel(self, record: ParallelProgress) -> None:
+    def advance(self, done: int, bytes_done: int = 0) -> None:
+        self.block.update_stage(done, bytes_done)
+
+    def parallel(self, progress: ParallelProgress) -> None:
         self.block.update_stage(
-            record.done, record.bytes_done, record.active_workers, record.eta_seconds
+            progress.done, progress.bytes_done, progress.active_workers, progress.eta_seconds
         )
 
-    def workers(self, contexts: Sequence[WorkerContext]) -> None:
-        for ctx in contexts:
-            state = "done" if ctx.finished else "running"
-            self.block.update_worker(ctx.index, ctx.done, ctx.stop - ctx.start, state)
+    def workers(self, statuses: Sequence[WorkerStatus]) -> None:
+        for status in statuses:
+            if status.index < self.block.n_workers:
+                self.block.update_worker(status.index, status.done, status.total, status.state)
 
-
-def _run_import(config: ImportConfig, block: ProgressBlock, watcher: _Watcher) -> dict[str, Any]:
-    coordinator = ParallelImportCoordinator(config)
-    watcher.relay_cancel_to(coordinator.cancel)
-    pub = _Publisher(block)
-    layout = coordinator.layout
-    try:
-        pub.begin(0, layout.n_traces, layout.file_size - layout.data_offset)
-        results, _ = coordinator.run_parallel_import(pub.parallel, pub.workers)
-        block.finish_stage()
-        pub.begin(1, len(header_segments(results)))
-        headers = coordinator.run_merge_headers(results, lambda d, t: block.update_stage(d))
-        block.finish_stage()
-        pub.begin(2, layout.n_traces)
-        coordinator.run_build_index(headers, lambda d, t: block.update_stage(d))
-        block.finish_stage()
-        pub.begin(3, len(header_segments(results)))
-        coordinator.run_cleanup(results, lambda d, t: block.update_stage(d))
-        block.finish_stage()
-    except BaseException:
-        coordinator.abort()
-        raise
-    return {
-        "kind": "import",
-        "dataset": str(coordinator.destination),
-        "n_traces": layout.n_traces,
-        "n_samples": layout.n_samples,
-        "sample_format": layout.format.code,
-        "size_bytes": layout.file_size,
-        "stage_seconds": coordinator.stage_seconds,
-    }
-
-
-def _run_export(config: ExportConfig, block: ProgressBlock, watcher: _Watcher) -> dict[str, Any]:
-    coordinator = ParallelExportCoordinator(config)
-    watcher.relay_cancel_to(coordinator.cancel)
-    pub = _Publisher(block)
-    n_traces = coordinator.dataset.n_traces
-    try:
-        pub.begin(0, n_traces, n_traces * coordinator.trace_size)
-        segments, _, n_samples = coordinator.run_parallel_export(pub.parallel, pub.workers)
-        block.finish_stage()
-        size = coordinator.get_merge_stats(segments)["output_size_bytes"]
-        pub.begin(1, size, size)
-        coordinator.run_merge(segments, n_samples, lambda d, t: block.update_stage(d, d))
-        block.finish_stage()
-        pub.begin(2, len(segments))
-        coordinator.run_cleanup(
-            segments, coordinator.segment_dir, lambda d, t: block.update_stage(d)
-        )
-        block.finish_stage()
-    except BaseException:
-        coordinator.abort()
-        raise
-    return {
-        "kind": "export",
-        "destination": str(coordinator.destination),
-        "n_traces": n_traces,
-        "n_samples": n_samples,
-        "sample_format": coordinator.format.code,
-        "size_bytes": size,
-        "stage_seconds": coordinator.stage_seconds,
-    }
+    def finish(self) -> None:
+        self.block.finish_stage()
 
 
 def supervisor_main(block_name: str, kind: str, config: Any, parent_pid: int) -> None:
-    """Entry point of the supervisor process (the target of a spawned Process)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the front end, which cancels
+    """Run one job: attach to the block, run the kind's coordinator, publish the outcome.
+
+    ``config`` is the job config as plain data (or a config object, for in-process use).
+    """
     block = ProgressBlock.attach(block_name)
     block.set_supervisor_pid(os.getpid())
     block.set_state("running")
     watcher = _Watcher(block, parent_pid)
     signal.signal(signal.SIGTERM, lambda signum, frame: watcher.orphaned())
-    _arm_parent_death_signal()
+    arm_parent_death_signal(signal.SIGTERM)
     watcher.start()
+    context: str | None = None
     try:
-        runner = _run_import if kind == "import" else _run_export
-        result = runner(config, block, watcher)
+        job = job_kind(kind)
+        if isinstance(config, dict):
+            config = config_from_data(job.config, config)
+        context = job.target(config)
+        coordinator = job.coordinator(config)
+        watcher.relay_cancel_to(coordinator.cancel)
+        result = coordinator.run(reporter=BlockReporter(block, job.stages))
     except JobCancelled:
         block.set_state("cancelled")
     except BaseException as exc:
-        message = user_message(exc, f"{kind} to {config.destination}")
-        if not isinstance(exc, SegycoreError | OSError):
+        message = user_message(exc, context)
+        if is_internal(exc):
             message += "\n" + traceback.format_exc()
         block.set_error(message)
         block.set_state("failed")
     else:
-        block.set_result(result)
+        block.set_result({"kind": kind, **result.to_dict()})
         block.set_state("done")
     finally:
         watcher.stop()
         block.beat()
         block.close()
+
+
+def main() -> int:
+    """``python -m segycore.runtime.supervisor``: read the job request from stdin, run it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the front end, which cancels
+    try:
+        request = json.loads(sys.stdin.read())
+        block, kind = str(request["block"]), str(request["kind"])
+        config, parent_pid = request["config"], int(request["parent_pid"])
+    except (ValueError, KeyError, TypeError) as exc:
+        print(f"segycore supervisor: bad job request on stdin: {exc}", file=sys.stderr)
+        return 2
+    supervisor_main(block, kind, config, parent_pid)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

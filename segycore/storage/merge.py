@@ -35,12 +35,12 @@ import errno
 import io
 import logging
 import os
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 
 from ..errors import JobCancelled
+from .capabilities import CAPABILITIES
 
 __all__ = [
     "AUTO_ORDER",
@@ -262,9 +262,9 @@ def _has_method(method: str) -> bool:
     if method == "mmap":
         return _kernel is not None and bool(_kernel.MMAP_AVAILABLE)
     if method == "copy_file_range":
-        return hasattr(os, "copy_file_range")
+        return CAPABILITIES.copy_file_range
     if method == "sendfile":  # only Linux sends into a regular file
-        return hasattr(os, "sendfile") and sys.platform.startswith("linux")
+        return CAPABILITIES.sendfile
     return method == "readinto"
 
 

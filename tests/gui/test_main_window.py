@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 import psutil
@@ -172,10 +171,10 @@ def test_killed_supervisor_shows_an_error_within_two_seconds(
     _wait_until_running(qtbot, window, 0)
     with pytest.raises(RuntimeError, match="already running"):
         window.start_import(slow_survey, tmp_path / "second.dataset")
+    # The event wait is the check: the end is signalled within 2 s of the kill (well
+    # before a stale heartbeat could tell), through the supervisor's exit status.
     with qtbot.waitSignal(window.jobFinished, timeout=2000) as finished:
         os.kill(window.runner.job.pid, signal.SIGKILL)
-        killed = time.monotonic()
-    assert time.monotonic() - killed < 2.0
     state, info = finished.args
     assert state == "failed"
     assert "supervisor process" in info["error"] and "signal 9" in info["error"]

@@ -80,9 +80,9 @@ def test_int16_to_float_and_refusal_of_lossy_conversion(tmp_path: Path) -> None:
         np.testing.assert_array_equal(f.trace.raw[:], open_dataset(dataset).traces)
     wide = _import(segy_data("multiformats/Format2msb.sgy"), tmp_path / "ds32")
     values = open_dataset(wide).traces
-    if np.abs(values).max() > 127:
-        with pytest.raises(UnrepresentableValueError, match="format 8 .* cannot hold"):
-            _export(wide, tmp_path / "int8.sgy", format_code=8)
+    assert np.abs(values).max() > 127  # so int8 (format 8) cannot hold them
+    with pytest.raises(UnrepresentableValueError, match="format 8 .* cannot hold"):
+        _export(wide, tmp_path / "int8.sgy", format_code=8)
     assert not (tmp_path / "int8.sgy").exists()
     ibm = _import(write_survey(tmp_path / "s.sgy", 2, 10, 50), tmp_path / "ds-ibm")
     with pytest.raises(UnrepresentableValueError, match="not an integer"):

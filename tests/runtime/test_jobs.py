@@ -36,7 +36,8 @@ def dataset(survey: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _observe(job, timeout: float = 60.0) -> list[tuple[int, str]]:
-    """Poll like a front end; return the (stage, state) pairs seen, in order."""
+    """Poll like a front end (reaping the job at its end); return the (stage, state)
+    pairs seen, in order."""
     seen: list[tuple[int, str]] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -45,6 +46,7 @@ def _observe(job, timeout: float = 60.0) -> list[tuple[int, str]]:
         if not seen or seen[-1] != pair:
             seen.append(pair)
         if snap.state in ("done", "failed", "cancelled"):
+            assert job.reap() == snap  # the final snapshot, now with the supervisor gone
             return seen
         time.sleep(0.002)
     raise AssertionError(f"job did not end in {timeout} s: {seen}")
@@ -117,11 +119,12 @@ def test_cancel_in_each_cancellable_stage(
             )
         )
     _wait_for_stage(job, stage)
-    asked = time.monotonic()
     job.cancel()
     snap = job.wait(5)
     assert snap.state == "cancelled"
-    assert time.monotonic() - asked < 1.0
+    # It stopped inside the stage it was cancelled in, rather than finishing it first.
+    assert snap.stage_index == stage
+    assert not snap.stages[stage].finished and snap.stages[stage].done < snap.stages[stage].total
     assert not destination.exists()
     assert_no_staging(tmp_path)
     _assert_gone(job.pid)
@@ -131,10 +134,8 @@ def test_killed_supervisor_fails_the_job_quickly(survey: Path, tmp_path: Path) -
     job = start_import(ImportConfig(survey, tmp_path / "ds", workers=1, rate_limit=8))
     _wait_for_stage(job, 0)
     os.kill(job.pid, signal.SIGKILL)
-    killed = time.monotonic()
-    snap = job.wait(5)
+    snap = job.wait(4)  # its exit status tells: no need to wait for the 5 s heartbeat limit
     assert snap.state == "failed"
-    assert time.monotonic() - killed < 2.0
     assert "supervisor process" in snap.error and "signal 9" in snap.error
     assert "Parallel import" in snap.error
     assert not (tmp_path / "ds").exists()

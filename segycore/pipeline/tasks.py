@@ -1,0 +1,327 @@
+"""The per-range work of the parallel stages, as pure module-level task functions.
+
+:func:`import_range` and :func:`export_range` each convert one contiguous trace range.
+They take a task description of plain, picklable data - paths, byte offsets, a trace
+range, layout numbers, a chunk size; never arrays, never file contents - and a
+:class:`~segycore.pipeline.workers.TaskContext` for progress and cancel checks. Every
+input is read from, and every output written to, files named in the task at
+positions it gives, so the same function runs in a worker thread
+(:class:`~segycore.pipeline.workers.ThreadBackend`) or as a task on another machine
+that sees the same file system. A task writes only its own byte ranges (of a
+pre-sized file) or files of its own: re-running it after a worker died is harmless.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from ..dataset.headers import ROW_GROUP_SIZE, table_to_headers
+from ..errors import SegyError, SegyFormatError, UnrepresentableValueError
+from ..format import codec
+from ..format.layout import Endian
+from ..format.spec import INTEGER_RANGES, TRACE_HEADER_SIZE, SampleFormat, sample_format
+from ..storage.fileio import open_for_reading, open_for_writing, pread_exact, pwrite_all
+from .workers import TaskContext
+
+__all__ = [
+    "ExportTask",
+    "ImportTask",
+    "ImportWorkerResult",
+    "chunk_traces",
+    "convert_samples",
+    "export_range",
+    "import_range",
+]
+
+
+def chunk_traces(chunk_bytes: int, record_bytes: int, n_traces: int) -> int:
+    """Traces per chunk: ``chunk_bytes`` worth of ``record_bytes`` records, at least 1,
+    at most ``n_traces`` (the whole range)."""
+    return max(1, min(chunk_bytes // record_bytes, n_traces))
+
+
+# -- import --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ImportTask:
+    """One range of an import: SEG-Y trace records -> rows of ``traces.npy`` + header segments.
+
+    ``traces_path`` is pre-sized; its rows start at byte ``data_start``. Raw headers
+    go to files ``headers-<index>-<n>.bin`` in ``segment_dir``, one per Parquet row group.
+    """
+
+    index: int
+    start: int
+    stop: int
+    source: str
+    data_offset: int
+    trace_size: int
+    n_samples: int
+    format_code: int
+    little_endian: bool
+    traces_path: str
+    data_start: int
+    segment_dir: str
+    chunk_bytes: int
+
+
+@dataclass(frozen=True)
+class ImportWorkerResult:
+    """One worker's share: its trace range and the header segment files it wrote, in order."""
+
+    index: int
+    first_trace: int
+    end_trace: int
+    header_segments: tuple[Path, ...]
+    seconds: float
+
+
+class _SegmentWriter:
+    """A worker's raw trace headers, in files of :data:`ROW_GROUP_SIZE` headers each.
+
+    One segment per Parquet row group lets the merge-headers stage report progress
+    every row group rather than once per worker.
+    """
+
+    def __init__(self, folder: Path, worker: int) -> None:
+        self._folder = folder
+        self._worker = worker
+        self.paths: list[Path] = []
+        self._file: BinaryIO | None = None
+        self._room = 0
+
+    def write(self, headers: np.ndarray) -> None:
+        while len(headers):
+            if self._room == 0:
+                self._rotate()
+            piece = headers[: self._room]
+            self._file.write(memoryview(piece).cast("B"))  # type: ignore[union-attr]
+            self._room -= len(piece)
+            headers = headers[len(piece) :]
+
+    def _rotate(self) -> None:
+        self.close()
+        path = self._folder / f"headers-{self._worker:04d}-{len(self.paths):06d}.bin"
+        self._file = open(path, "wb")  # noqa: SIM115 (closed in close())
+        self.paths.append(path)
+        self._room = ROW_GROUP_SIZE
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> _SegmentWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def import_range(task: ImportTask, ctx: TaskContext) -> ImportWorkerResult:
+    """Decode traces ``[task.start, task.stop)`` of the source into their rows and segments."""
+    started = time.monotonic()
+    fmt = sample_format(task.format_code)
+    trace_size = task.trace_size
+    row_bytes = task.n_samples * fmt.dtype.itemsize
+    chunk = chunk_traces(task.chunk_bytes, trace_size, task.stop - task.start)
+    buffer = np.empty(chunk * trace_size, dtype=np.uint8)
+    headers = np.empty((chunk, TRACE_HEADER_SIZE), dtype=np.uint8)
+    samples = np.empty((chunk, task.n_samples), dtype=fmt.dtype)
+    name = Path(task.source).name
+
+    def ended(offset: int) -> SegyFormatError:
+        return SegyFormatError(
+            f"{name} ended at byte {offset} while being imported "
+            "(was it truncated or replaced during the import?)"
+        )
+
+    src = open_for_reading(task.source)
+    try:
+        dst = open_for_writing(task.traces_path)
+    except BaseException:
+        os.close(src)
+        raise
+    segments = _SegmentWriter(Path(task.segment_dir), task.index)
+    try:
+        with segments:
+            for first in range(task.start, task.stop, chunk):
+                n = min(chunk, task.stop - first)
+                view = memoryview(buffer)[: n * trace_size]
+                pread_exact(src, view, task.data_offset + first * trace_size, ended)
+                codec.decode_records(
+                    buffer[: n * trace_size],
+                    n,
+                    task.n_samples,
+                    task.format_code,
+                    task.little_endian,
+                    headers[:n],
+                    samples[:n],
+                )
+                offset = task.data_start + first * row_bytes
+                pwrite_all(dst, memoryview(samples[:n]).cast("B"), offset)
+                segments.write(headers[:n])
+                ctx.advance(n, n * trace_size)
+    finally:
+        os.close(src)
+        os.close(dst)
+    return ImportWorkerResult(
+        task.index, task.start, task.stop, tuple(segments.paths), time.monotonic() - started
+    )
+
+
+# -- export --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ExportTask:
+    """One range of an export: dataset rows + header rows -> SEG-Y trace records.
+
+    Samples are read from ``traces_path`` (rows of ``source_dtype`` from byte
+    ``traces_offset``), headers from ``headers_path``. Trace ``i`` is written at
+    ``output_base + i * trace_size`` of ``output``: a pre-sized file, or with
+    ``new_file`` a segment file this task creates (then ``output_base`` is
+    ``-start * trace_size``).
+    """
+
+    index: int
+    start: int
+    stop: int
+    traces_path: str
+    traces_offset: int
+    source_dtype: str
+    headers_path: str
+    n_samples: int
+    format_code: int
+    endian: Endian
+    source_endian: Endian
+    trace_size: int
+    output: str
+    output_base: int
+    new_file: bool
+    chunk_bytes: int
+
+
+def _cannot_hold(target: SampleFormat, value: np.generic, trace: int, sample: int) -> str:
+    """The refusal message for one sample ``target`` cannot hold."""
+    number = value.item()
+    if isinstance(number, float) and (number != number or abs(number) == float("inf")):
+        why = "not a finite number"
+    elif target.code in INTEGER_RANGES and float(number) != round(float(number)):
+        why = "not an integer"
+    else:
+        why = "out of range"
+    return (
+        f"sample format {target.code} ({target.name}) cannot hold {number!r} at trace {trace}, "
+        f"sample {sample}: {why}"
+    )
+
+
+def convert_samples(samples: np.ndarray, target: SampleFormat, first_trace: int = 0) -> np.ndarray:
+    """Cast samples to ``target``'s dataset dtype, refusing any value it cannot hold.
+
+    Integer targets need finite, integral values within range; float targets need
+    values within range (they round to the nearest representable value, as SEG-Y
+    writers do).
+    """
+    dtype = target.dtype
+    if samples.dtype == dtype:
+        return samples
+
+    def refuse(mask: np.ndarray) -> None:
+        trace, sample = np.unravel_index(int(np.argmax(mask)), mask.shape)
+        raise UnrepresentableValueError(
+            _cannot_hold(target, samples[trace, sample], first_trace + int(trace), int(sample))
+        )
+
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        if samples.dtype.kind == "f":
+            bad = ~np.isfinite(samples) | (samples != np.trunc(samples))
+            if bad.any():
+                refuse(bad)
+            low, high = float(info.min), float(info.max)
+        else:
+            low, high = int(info.min), int(info.max)
+        bad = (samples < low) | (samples > high)
+        if bad.any():
+            refuse(bad)
+        return samples.astype(dtype)
+    converted = samples.astype(dtype)
+    if samples.dtype.kind == "f":
+        bad = np.isinf(converted) & np.isfinite(samples)
+        if bad.any():
+            refuse(bad)
+    return converted
+
+
+def _damaged(offset: int) -> SegyError:
+    return SegyError(f"traces.npy ended at byte {offset}: the dataset is damaged")
+
+
+def _row_groups(headers: pq.ParquetFile, start: int, stop: int) -> Iterator[tuple[int, int]]:
+    """Yield ``(row_group, first_row_of_group)`` for groups overlapping [start, stop)."""
+    first = 0
+    for i in range(headers.metadata.num_row_groups):
+        rows = headers.metadata.row_group(i).num_rows
+        if first < stop and first + rows > start:
+            yield i, first
+        first += rows
+
+
+def export_range(task: ExportTask, ctx: TaskContext) -> Path | None:
+    """Encode traces ``[task.start, task.stop)``; return the segment written, if any."""
+    fmt = sample_format(task.format_code)
+    n_samples = task.n_samples
+    source_dtype = np.dtype(task.source_dtype)
+    row_bytes = n_samples * source_dtype.itemsize
+    trace_size = task.trace_size
+    chunk = chunk_traces(task.chunk_bytes, trace_size, task.stop - task.start)
+    samples = np.empty((chunk, n_samples), dtype=source_dtype)
+    record = np.empty(chunk * trace_size, dtype=np.uint8)
+    little = task.endian == "little"
+    fd = open_for_reading(task.traces_path)
+    try:
+        out = open_for_writing(task.output, create=task.new_file)
+    except BaseException:
+        os.close(fd)
+        raise
+    try:
+        with pq.ParquetFile(task.headers_path) as headers:
+            for group, group_first in _row_groups(headers, task.start, task.stop):
+                table = headers.read_row_group(group)
+                lo = max(task.start, group_first)
+                hi = min(task.stop, group_first + table.num_rows)
+                raw = table_to_headers(
+                    table.slice(lo - group_first, hi - lo), task.endian, task.source_endian
+                )
+                for first in range(lo, hi, chunk):
+                    n = min(chunk, hi - first)
+                    view = memoryview(samples[:n]).cast("B")
+                    pread_exact(fd, view, task.traces_offset + first * row_bytes, _damaged)
+                    values = convert_samples(samples[:n], fmt, first)
+                    nbytes = n * trace_size
+                    bad = codec.encode_records(
+                        raw[first - lo : first - lo + n],
+                        np.ascontiguousarray(values),
+                        fmt.code,
+                        little,
+                        record[:nbytes],
+                    )
+                    if bad != -1:
+                        trace, sample = divmod(bad, n_samples)
+                        raise UnrepresentableValueError(
+                            _cannot_hold(fmt, values[trace, sample], first + trace, sample)
+                        )
+                    offset = task.output_base + first * trace_size
+                    pwrite_all(out, memoryview(record[:nbytes]), offset)
+                    ctx.advance(n, nbytes)
+    finally:
+        os.close(fd)
+        os.close(out)
+    return Path(task.output) if task.new_file else None
