@@ -26,6 +26,7 @@ __all__ = [
     "parse_header_field",
     "parse_header_fields",
     "resolve_column",
+    "resolve_columns",
 ]
 
 #: TYPE -> (numpy dtype of the column, bytes in the header).
@@ -160,3 +161,17 @@ def resolve_column(key: str | int, custom: Iterable[CustomField] = ()) -> str:
         return resolve_trace_field(key).name
     except ValueError as exc:
         raise SegyError(str(exc)) from None
+
+
+def resolve_columns(
+    keys: object, custom: Iterable[CustomField] = (), what: str = "keys"
+) -> tuple[str, ...]:
+    """:func:`resolve_column` of each of ``keys`` (a list of names); SegyError otherwise."""
+    if isinstance(keys, str | int):
+        keys = (keys,)
+    try:
+        items = list(keys)  # type: ignore[call-overload]
+    except TypeError:
+        raise SegyError(f"{what} must be a list of field names, got {keys!r}") from None
+    custom = tuple(custom)
+    return tuple(resolve_column(k, custom) for k in items)

@@ -37,6 +37,7 @@ from .options import (
     default_workers,
 )
 from .reporting import StageReporter
+from .selection import check_selection, export_planned, plan_export, reordered_binary_header
 from .stages import EXPORT_STAGES, ParallelProgress, ProgressCallback
 from .tasks import ExportTask, convert_samples, export_range
 from .workers import Backend, WorkerStatus, split_range
@@ -82,6 +83,11 @@ class ExportConfig:
         Bytes a worker encodes, and the merge copies, at a time.
     rate_limit
         Cap on the job's I/O in MB/s, to keep a shared workstation responsive.
+    sort
+        Write the traces stably sorted by these header fields (``"cdp,offset"`` or a
+        list; custom fields too); see :mod:`segycore.pipeline.selection`.
+    select
+        Write only traces with every ``KEY=LO:HI`` (inclusive) true.
     """
 
     dataset: Path | str
@@ -95,9 +101,12 @@ class ExportConfig:
     merge_method: str = "auto"
     chunk_bytes: int = CHUNK_BYTES
     rate_limit: float | None = None
+    sort: str | Sequence[str | int] = ()
+    select: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         check_job_options(self.workers, self.endian, self.chunk_bytes, self.rate_limit)
+        check_selection(self.sort, self.select)
         if self.format_code is not None:
             check_sample_format(self.format_code)
         check_merge_method(self.merge_method)
@@ -163,6 +172,9 @@ class ParallelExportCoordinator(Coordinator):
                 f"sample format {self.format.code} ({self.format.name}) is not supported"
             )
         check_destination(self.destination, config.overwrite, self.dataset.path)
+        # --sort / --select: the output order, planned now so bad keys fail before writing.
+        self.plan = plan_export(self.dataset, config.sort, config.select)
+        self.plan_dir = staging_path(self.destination, "plan")
         self.segment_dir = staging_path(self.destination, "segments")
         self.staged_file = staging_path(self.destination)
         self._published = False
@@ -173,7 +185,7 @@ class ParallelExportCoordinator(Coordinator):
 
         Best effort: never raises, so the error that stopped the job is the one reported.
         """
-        discard_paths(self.segment_dir)
+        discard_paths(self.segment_dir, self.plan_dir)
         if not self._published:
             discard_paths(self.staged_file)
 
@@ -184,9 +196,14 @@ class ParallelExportCoordinator(Coordinator):
         return TRACE_HEADER_SIZE + self.dataset.n_samples * self.format.itemsize
 
     @property
+    def n_traces(self) -> int:
+        """Output trace count (fewer than the dataset's with ``select``)."""
+        return self.plan.n_traces if self.plan is not None else self.dataset.n_traces
+
+    @property
     def traces_bytes(self) -> int:
         """Bytes of all output trace records."""
-        return self.dataset.n_traces * self.trace_size
+        return self.n_traces * self.trace_size
 
     @property
     def output_size(self) -> int:
@@ -208,6 +225,8 @@ class ParallelExportCoordinator(Coordinator):
         binary = export_binary_header(
             headers.binary, self.source_endian, self.endian, self.format.code
         )
+        if self.plan is not None:
+            binary = reordered_binary_header(binary, self.endian, self.n_traces, self.plan.facts)
         return textual + binary + b"".join(headers.extended)
 
     # -- stage 1 ---------------------------------------------------------------------
@@ -224,7 +243,7 @@ class ParallelExportCoordinator(Coordinator):
         return self._parallel_export(self._callbacks(progress_callback, worker_callback))
 
     def _parallel_export(self, reporter: StageReporter) -> tuple[list[Path], int, int]:
-        n_traces, n_samples = self.dataset.n_traces, self.dataset.n_samples
+        n_traces, n_samples = self.n_traces, self.dataset.n_samples
         started = self._begin(reporter, "export", n_traces, self.traces_bytes)
         if self.config.segments:
             check_free_space(self.destination.parent, 2 * self.traces_bytes)
@@ -258,7 +277,12 @@ class ParallelExportCoordinator(Coordinator):
             )
             for i, (start, stop) in enumerate(split_range(n_traces, int(self.config.workers)))
         ]
-        results = self._run_parallel(reporter, "export", tasks, export_range, n_traces, started)
+        task_fn: Callable[[Any, Any], Path | None] = export_range
+        if self.plan is not None:
+            cancelled = self._cancel.is_set
+            tasks = self.plan.prepare(tasks, self.plan_dir, self.dataset, self.endian, cancelled)
+            task_fn = export_planned
+        results = self._run_parallel(reporter, "export", tasks, task_fn, n_traces, started)
         return [path for path in results if path is not None], n_traces, n_samples
 
     # -- stage 2 ---------------------------------------------------------------------
@@ -336,7 +360,7 @@ class ParallelExportCoordinator(Coordinator):
             pwrite_all(fd, memoryview(header), 0)
         finally:
             os.close(fd)
-        return self.dataset.n_traces
+        return self.n_traces
 
     # -- stage 3 ---------------------------------------------------------------------
     def run_cleanup(
@@ -356,6 +380,7 @@ class ParallelExportCoordinator(Coordinator):
             Path(path).unlink(missing_ok=True)
             reporter.advance(done)
         remove_path(segments or self.segment_dir)
+        remove_path(self.plan_dir)
         publish(self.staged_file, self.destination, self.config.overwrite)
         self._published = True
         self._finish(reporter, "cleanup", started)

@@ -20,8 +20,10 @@ import pyarrow as pa
 from ..dataset.dataset import HEADERS_FILE, INDEX_DIR, TRACES_FILE, layout_metadata, write_metadata
 from ..dataset.headers import ROW_GROUP_SIZE, headers_to_table, iter_raw_headers, open_header_writer
 from ..dataset.indexing import build_indexes
+from ..errors import SegyError
+from ..format.fields import parse_header_fields, resolve_columns
 from ..format.layout import Endian, SegyLayout, read_layout
-from ..format.spec import TRACE_HEADER_SIZE, resolve_trace_field
+from ..format.spec import TRACE_HEADER_SIZE
 from ..storage.staging import (
     check_destination,
     check_free_space,
@@ -30,7 +32,7 @@ from ..storage.staging import (
     staging_path,
 )
 from .coordinator import Coordinator
-from .options import CHUNK_BYTES, check_field_names, check_job_options, default_workers
+from .options import CHUNK_BYTES, check_job_options, default_workers
 from .reporting import StageReporter
 from .stages import IMPORT_STAGES, ParallelProgress, ProgressCallback
 from .tasks import ImportTask, ImportWorkerResult, import_range
@@ -65,6 +67,12 @@ class ImportConfig:
         Bytes of trace records a worker converts at a time (bounds its memory).
     rate_limit
         Cap on the job's I/O in MB/s, to keep a shared workstation responsive.
+    header_fields
+        Custom trace-header fields ``NAME:BYTE:TYPE`` decoded as extra columns
+        (:mod:`segycore.format.fields`); usable as ensemble and geometry keys.
+    geometry_keys
+        The (inline, crossline, offset) fields the survey grid is detected from (names
+        or byte positions, as segyio's ``iline=``/``xline=``); None: no geometry.
     """
 
     source: Path | str
@@ -75,10 +83,16 @@ class ImportConfig:
     overwrite: bool = False
     chunk_bytes: int = CHUNK_BYTES
     rate_limit: float | None = None
+    header_fields: Sequence[str] = ()
+    geometry_keys: Sequence[str | int] | None = ("inline", "crossline", "offset")
 
     def __post_init__(self) -> None:
         check_job_options(self.workers, self.endian, self.chunk_bytes, self.rate_limit)
-        check_field_names(self.ensemble_keys)
+        custom = parse_header_fields(self.header_fields)
+        resolve_columns(self.ensemble_keys, custom, "ensemble keys")
+        geometry = self.geometry_keys
+        if geometry is not None and len(resolve_columns(geometry, custom, "geometry keys")) != 3:
+            raise SegyError("geometry keys are three fields: inline, crossline, offset")
 
 
 def header_segments(worker_results: Sequence[ImportWorkerResult]) -> list[Path]:
@@ -126,7 +140,19 @@ class ParallelImportCoordinator(Coordinator):
         self.config = config
         self.source = Path(config.source)
         self.destination = Path(config.destination)
-        self.keys = [resolve_trace_field(k).name for k in config.ensemble_keys]
+        self.custom_fields = parse_header_fields(config.header_fields)
+        self.keys = list(dict.fromkeys(resolve_columns(config.ensemble_keys, self.custom_fields)))
+        self.geometry_keys = (
+            dict(
+                zip(
+                    ("inline", "crossline", "offset"),
+                    resolve_columns(config.geometry_keys, self.custom_fields),
+                    strict=True,
+                )
+            )
+            if config.geometry_keys is not None
+            else None
+        )
         self.layout: SegyLayout = read_layout(self.source, config.endian)
         check_destination(self.destination, config.overwrite, self.source)
         self.staging = staging_path(self.destination)
@@ -231,7 +257,7 @@ class ParallelImportCoordinator(Coordinator):
         with (
             ThreadPoolExecutor(MERGE_LOOKAHEAD, thread_name_prefix="segycore-headers") as pool,
             pa.OSFile(str(path), "wb") as sink,  # closed even if the writer fails (disk full)
-            open_header_writer(sink) as writer,
+            open_header_writer(sink, self.custom_fields) as writer,
         ):
 
             def write_oldest() -> None:
@@ -240,7 +266,8 @@ class ParallelImportCoordinator(Coordinator):
                 reporter.advance(done)
 
             for raw, done in blocks():
-                pending.append((pool.submit(headers_to_table, raw, self.layout.endian), done))
+                decode = pool.submit(headers_to_table, raw, self.layout.endian, self.custom_fields)
+                pending.append((decode, done))
                 if len(pending) > MERGE_LOOKAHEAD:
                     write_oldest()
             while pending:
@@ -262,6 +289,7 @@ class ParallelImportCoordinator(Coordinator):
             self.layout.n_traces,
             self.keys,
             self.staging,
+            self.geometry_keys,
             report=reporter.advance,  # not cancellable in an import (stage rules)
         )
         self._finish(reporter, "build_index", started)
@@ -287,6 +315,7 @@ class ParallelImportCoordinator(Coordinator):
         self._timed("cleanup", started)  # before the metadata, which records it
         metadata = layout_metadata(self.layout)
         metadata["ensemble_keys"] = self.keys
+        metadata["header_fields"] = [f.spec for f in self.custom_fields]
         metadata["stage_seconds"] = dict(self.stage_seconds)
         metadata["workers"] = int(self.config.workers)
         write_metadata(self.staging, metadata)

@@ -8,8 +8,6 @@ that order. A failed or cancelled job leaves the dataset exactly as it was.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +17,9 @@ from ..dataset.dataset import INDEX_DIR, Dataset
 from ..dataset.indexing import rebuild_in_place
 from ..errors import SegyError
 from ..storage.staging import discard_paths, staging_path
-from .stages import ProgressCallback, Stage, Throttle
+from .coordinator import Coordinator
+from .reporting import StageReporter
+from .stages import ProgressCallback, Stage
 
 __all__ = ["INDEX_STAGES", "IndexConfig", "IndexCoordinator", "IndexResult", "geometry_keys"]
 
@@ -61,8 +61,10 @@ class IndexConfig:
 
     @property
     def destination(self) -> Path:
-        """The folder the job changes (named so for the supervisor's messages)."""
-        return Path(self.dataset)
+        """What the job replaces: the dataset's ``index`` folder. Its staging folders are
+        ``.index.segycore-tmp-<pid>-*`` beside it, which is where the job API looks for a
+        dead supervisor's leftovers."""
+        return Path(self.dataset) / INDEX_DIR
 
 
 def geometry_keys(dataset: Dataset, fields: Sequence[str | int]) -> dict[str, str]:
@@ -85,21 +87,31 @@ class IndexResult:
     keys: tuple[str, ...]
     geometry: dict[str, Any] | None
     stage_seconds: dict[str, float]
+    n_traces: int = 0
+    n_samples: int = 0
+    sample_format: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": "index",
             "dataset": str(self.dataset),
+            "n_traces": self.n_traces,
+            "n_samples": self.n_samples,
+            "sample_format": self.sample_format,
             "keys": list(self.keys),
             "geometry": self.geometry,
             "stage_seconds": self.stage_seconds,
         }
 
 
-class IndexCoordinator:
+class IndexCoordinator(Coordinator):
     """Runs the index job on one dataset; bad keys fail in the constructor."""
 
+    stages = INDEX_STAGES
+    kind = "index"
+
     def __init__(self, config: IndexConfig) -> None:
+        super().__init__()
         self.config = config
         self.dataset = Dataset(config.dataset)
         self.keys = list(dict.fromkeys(self.dataset.column_name(k) for k in config.ensemble_keys))
@@ -109,20 +121,10 @@ class IndexCoordinator:
             else None
         )
         self.staging = staging_path(self.dataset.path / INDEX_DIR, "build")
-        self.stage_seconds: dict[str, float] = {}
-        self._cancel = threading.Event()
 
     @property
     def n_traces(self) -> int:
         return self.dataset.n_traces
-
-    def cancel(self) -> None:
-        """Stop the build at its next block; the dataset stays as it was."""
-        self._cancel.set()
-
-    @property
-    def was_cancelled(self) -> bool:
-        return self._cancel.is_set()
 
     def abort(self) -> None:
         """Remove the staging folder (never raises)."""
@@ -130,36 +132,44 @@ class IndexCoordinator:
 
     def run_build_index(self, progress_callback: ProgressCallback | None = None) -> IndexResult:
         """Build, then swap ``index/``, ``geometry/`` and ``metadata.json`` into place."""
-        started = time.monotonic()
+        return self._build_index(self._callbacks(progress_callback))
+
+    def _build_index(self, reporter: StageReporter) -> IndexResult:
         ds = self.dataset
-        report = Throttle(progress_callback, ds.n_traces)
-        report(0, force=True)
+        started = self._begin(reporter, "build_index", ds.n_traces)
         result = rebuild_in_place(
             ds.path,
             ds.metadata,
             self.keys,
             self.geometry_keys,
             self.staging,
-            report=report,
+            report=reporter.advance,
             cancelled=self._cancel.is_set,
         )
-        report(ds.n_traces, force=True)
-        self.stage_seconds["build_index"] = time.monotonic() - started
+        self._finish(reporter, "build_index", started)
         geometry = result.geometry.description() if result.geometry is not None else None
         if geometry is None and self.geometry_keys is not None:
             geometry = {"grid": False, "reason": result.geometry_reason}
-        return IndexResult(ds.path, tuple(self.keys), geometry, dict(self.stage_seconds))
+        return IndexResult(
+            ds.path,
+            tuple(self.keys),
+            geometry,
+            dict(self.stage_seconds),
+            ds.n_traces,
+            ds.n_samples,
+            ds.sample_format,
+        )
 
-    def run(self, progress_callback: Callable[[str, Any], None] | None = None) -> IndexResult:
+    def run(
+        self,
+        progress_callback: Callable[[str, Any], None] | None = None,
+        *,
+        reporter: StageReporter | None = None,
+    ) -> IndexResult:
         """Run the job; on failure or cancel the dataset is left as it was."""
-        callback = None
-        if progress_callback is not None:
-
-            def callback(done: int, total: int) -> None:
-                progress_callback("build_index", (done, total))
-
+        report = self._reporter(progress_callback, reporter)
         try:
-            return self.run_build_index(callback)
+            return self._build_index(report)
         except BaseException:
             self.abort()
             raise

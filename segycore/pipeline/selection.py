@@ -21,9 +21,11 @@ count (3513) of rev 2 files that state it.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,16 +34,24 @@ import pyarrow.parquet as pq
 
 from ..dataset.dataset import Dataset
 from ..dataset.headers import ROW_GROUP_SIZE, table_to_headers
-from ..errors import JobCancelled, SegyError
+from ..errors import JobCancelled, SegyError, UnrepresentableValueError
+from ..format import codec
 from ..format.layout import Endian, binary_header_dtype
-from ..format.spec import TRACE_HEADER_SIZE
-from ..storage.fileio import pread_exact
+from ..format.spec import TRACE_HEADER_SIZE, sample_format
+from ..storage.fileio import open_for_reading, open_for_writing, pread_exact, pwrite_all
+from .tasks import ExportTask, _cannot_hold, _damaged, chunk_traces, convert_samples
+from .workers import TaskContext
 
 __all__ = [
     "SORTING_CODES",
+    "ExportPlan",
+    "PlannedExportTask",
     "Selection",
+    "check_selection",
+    "export_planned",
     "parse_select",
     "parse_sort",
+    "plan_export",
     "plan_order",
     "read_planned",
     "reordered_binary_header",
@@ -201,3 +211,106 @@ def read_planned(
         pread_exact(headers_fd, hview, first * TRACE_HEADER_SIZE, on_end)
     samples[perm] = sorted_samples
     headers[perm] = sorted_headers
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    """A reordered or subset export: the output order and facts for the binary header."""
+
+    order: np.ndarray
+    facts: dict[str, int]
+
+    @property
+    def n_traces(self) -> int:
+        return int(self.order.size)
+
+    def prepare(
+        self,
+        tasks: Sequence[ExportTask],
+        folder: Path,
+        dataset: Dataset,
+        endian: Endian,
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> list[PlannedExportTask]:
+        """Write the plan and the staged headers into ``folder`` (created here); the
+        tasks, as planned tasks over output positions."""
+        folder.mkdir()
+        order_path, headers_path = folder / "order.npy", folder / "headers.bin"
+        with open(order_path, "wb") as fh:
+            np.save(fh, self.order, allow_pickle=False)
+        stage_raw_headers(dataset, endian, headers_path, cancelled)
+        return [
+            PlannedExportTask(
+                **asdict(task), order_path=str(order_path), staged_headers=str(headers_path)
+            )
+            for task in tasks
+        ]
+
+
+def check_selection(sort: object, select: object) -> None:
+    """Refuse malformed ``sort``/``select`` options (syntax only: keys need the dataset)."""
+    if sort:
+        parse_sort(sort)  # type: ignore[arg-type]
+    if isinstance(select, str):
+        raise SegyError("select is a list of KEY=LO:HI selections")
+    for item in select or ():  # type: ignore[union-attr]
+        parse_select(item)
+
+
+def plan_export(
+    dataset: Dataset, sort: str | Sequence[str | int] = (), select: Sequence[str] = ()
+) -> ExportPlan | None:
+    """The plan of an export with ``--sort``/``--select``; None for a plain export."""
+    if not sort and not select:
+        return None
+    keys = parse_sort(sort) if sort else ()
+    order, facts = plan_order(dataset, keys, [parse_select(s) for s in select])
+    return ExportPlan(order, facts)
+
+
+@dataclass(frozen=True)
+class PlannedExportTask(ExportTask):
+    """Output positions ``[start, stop)`` of a planned export: their source traces are
+    ``order[start:stop]`` of the plan file ``order_path``, their headers come from
+    ``staged_headers`` (see :func:`stage_raw_headers`) rather than ``headers_path``."""
+
+    order_path: str = ""
+    staged_headers: str = ""
+
+
+def export_planned(task: PlannedExportTask, ctx: TaskContext) -> Path | None:
+    """Encode output traces ``[task.start, task.stop)`` of a planned export.
+
+    Reads each chunk's source traces sorted by trace number, in runs (:func:`read_planned`),
+    and writes the chunk's records contiguously at their output positions.
+    """
+    fmt = sample_format(task.format_code)
+    trace_size = task.trace_size
+    chunk = chunk_traces(task.chunk_bytes, trace_size, task.stop - task.start)
+    samples = np.empty((chunk, task.n_samples), dtype=np.dtype(task.source_dtype))
+    headers = np.empty((chunk, TRACE_HEADER_SIZE), dtype=np.uint8)
+    record = np.empty(chunk * trace_size, dtype=np.uint8)
+    order = np.load(task.order_path, mmap_mode="r", allow_pickle=False)
+    with contextlib.ExitStack() as stack:
+        fd = open_for_reading(task.traces_path)
+        stack.callback(os.close, fd)
+        hfd = open_for_reading(task.staged_headers)
+        stack.callback(os.close, hfd)
+        out = open_for_writing(task.output, create=task.new_file)
+        stack.callback(os.close, out)
+        for first in range(task.start, task.stop, chunk):
+            n = min(chunk, task.stop - first)
+            planned = np.asarray(order[first : first + n])
+            read_planned(planned, fd, task.traces_offset, hfd, samples[:n], headers[:n], _damaged)
+            values = np.ascontiguousarray(convert_samples(samples[:n], fmt, first))
+            nbytes = n * trace_size
+            little = task.endian == "little"
+            bad = codec.encode_records(headers[:n], values, fmt.code, little, record[:nbytes])
+            if bad != -1:
+                trace, sample = divmod(bad, task.n_samples)
+                raise UnrepresentableValueError(
+                    _cannot_hold(fmt, values[trace, sample], int(planned[trace]), sample)
+                )
+            pwrite_all(out, memoryview(record[:nbytes]), task.output_base + first * trace_size)
+            ctx.advance(n, nbytes)
+    return Path(task.output) if task.new_file else None
