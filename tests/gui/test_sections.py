@@ -124,3 +124,56 @@ def test_wiggle_arrays() -> None:
     assert fy.reshape(2, -1)[0].tolist() == [0, 4, 8, 12, 12, 0]
     many = wiggle_arrays(np.ones((1000, 3)), max_traces=100)
     assert many.trace_step == 10 and many.line[0].size == 100 * 3
+
+
+def test_add_index_runs_the_index_job_and_reopens_the_dataset(
+    qtbot, window, survey: Path, tmp_path: Path
+) -> None:
+    from segycore.pipeline.indexer import INDEX_STAGES
+    from segycore_gui.index_action import show_index_dialog
+    from tests.gui.support import JOB_TIMEOUT_MS
+
+    destination = _import(survey, tmp_path / "plain.dataset")
+    assert not window.index_action.isEnabled()
+    with qtbot.waitSignal(window.panel.loaded, timeout=5000):
+        assert window.open_dataset(destination)
+    assert window.index_action.isEnabled()
+    dialog = show_index_dialog(window)
+    dialog.check("cdp", "offset")
+    dialog.geometry.setChecked(False)
+    assert dialog.options() == {"ensemble_keys": ["cdp", "offset"], "geometry_keys": None}
+    panel = window.panel
+    with (
+        qtbot.waitSignal(panel.loaded, timeout=JOB_TIMEOUT_MS),  # reopened after the job
+        qtbot.waitSignal(window.jobFinished, timeout=JOB_TIMEOUT_MS) as finished,
+    ):
+        dialog.accept()
+    state, result = finished.args
+    assert state == "done", result
+    assert result["keys"] == ["cdp", "offset"]
+    assert [title for title, _ in window.stage_dialogs] == [INDEX_STAGES[0].name]
+    assert "Indexed 192 traces" in window.last_message.text
+    keys = [panel.key_box.itemText(i) for i in range(panel.key_box.count())]
+    assert keys == ["field_record", "cdp", "offset"]
+    ds = open_dataset(destination)
+    panel.key_box.setCurrentText("cdp")
+    row = next(i for i, f in enumerate(ds.ensembles("cdp").to_pydict()["first_trace"]) if f is None)
+    panel.gather_view.show_ensemble(row)
+    view = panel.gather_view
+    qtbot.waitUntil(lambda: view.gather is not None and view.gather.row == row, timeout=5000)
+    value = ds.ensembles("cdp").column("value")[row].as_py()
+    np.testing.assert_array_equal(view.gather.data, ds.gather(value, key="cdp"))
+
+
+def test_add_index_with_a_bad_key_reports_and_changes_nothing(
+    qtbot, window, survey: Path, tmp_path: Path
+) -> None:
+    from tests.gui.support import JOB_TIMEOUT_MS
+
+    destination = _import(survey, tmp_path / "plain.dataset")
+    before = sorted(p.name for p in (destination / "index").iterdir())
+    with qtbot.waitSignal(window.jobFinished, timeout=JOB_TIMEOUT_MS) as finished:
+        window.start_index(destination, ensemble_keys=["no_such_field"])
+    state, info = finished.args
+    assert state == "failed" and "unknown trace header field" in info["error"]
+    assert sorted(p.name for p in (destination / "index").iterdir()) == before

@@ -1,0 +1,38 @@
+"""The "Dataset > Add index..." action: the index dialog, then the index job with its stage
+dialog (through :meth:`segycore_gui.MainWindow.start_index`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PyQt6.QtGui import QAction
+
+from .index_dialog import IndexDialog
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+__all__ = ["install_index_action", "show_index_dialog"]
+
+
+def install_index_action(window: MainWindow) -> QAction:
+    """Add the Dataset menu with "Add index..." (enabled once a dataset is open)."""
+    menu = window.menuBar().addMenu("&Dataset")
+    action = QAction("Add &index...", window)
+    action.setEnabled(False)
+    action.setStatusTip("Index more header fields or detect the survey geometry")
+    action.triggered.connect(lambda: show_index_dialog(window))
+    menu.addAction(action)
+    window.datasetOpened.connect(lambda path: action.setEnabled(True))
+    return action
+
+
+def show_index_dialog(window: MainWindow) -> IndexDialog | None:
+    """Open the index dialog for the dataset on screen; OK starts the job."""
+    dataset = window.dataset
+    if dataset is None:
+        return None
+    dialog = IndexDialog(dataset, window)
+    dialog.accepted.connect(lambda: window.start_index(dataset.path, **dialog.options()))
+    dialog.open()
+    return dialog
