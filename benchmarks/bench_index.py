@@ -3,16 +3,19 @@
 Contenders, each producing the stable sort permutation of ``--traces`` int32 keys:
 
 - ``numpy stable argsort``: ``np.argsort(keys, kind="stable")`` (the reference path);
-- ``cython counting sort``: segycore's kernel (``native/_index.pyx``), as
-  :func:`segycore.dataset.ensembles.sort_order` runs it, boundaries included;
+- ``cython counting sort``: segycore's kernels (``native/_index.pyx``) as
+  :func:`segycore.dataset.ensembles.sort_order` runs them, boundaries included: the
+  counting sort, or for keys spanning more than half the trace count (the full-range
+  row) the LSD radix sort;
 - ``numba counting sort``: the same algorithm as a Numba kernel (``cache=True``), with its
   start-up (import of Numba and loading the cached kernel) timed separately in a fresh
   process, since a supervisor process pays it once per job.
 
 Key orders: shot-ordered CDPs (240-channel shots, CDP = 2 * shot + channel, the demo's and
 W1/W2's order), shot numbers in receiver order (each value spread over the file), and
-uniformly random keys over n/50 values. Every contender's permutation is checked equal to
-numpy's. Prints a Markdown table of median seconds over ``--repeat`` runs.
+uniformly random keys over n/50 values and over the whole int32 range. Every
+contender's permutation is checked equal to numpy's. Prints a Markdown table of median
+seconds over ``--repeat`` runs.
 
 Run: ``python3 benchmarks/bench_index.py --traces 10000000`` (and ``--traces 100000000``
 for 10^8 keys: 0.4 GB of keys plus 0.8 GB of numpy's int64 permutation; ~3 GB peak).
@@ -63,10 +66,11 @@ def key_orders(n: int) -> dict[str, np.ndarray]:
         "CDP, shot order": (2 * shot + channel + 1).astype(np.int32),
         "shot, receiver order": ((trace * 240) % n // 240).astype(np.int32),
         "random, n/50 values": rng.integers(0, max(1, n // 50), n).astype(np.int32),
+        "random, full int32 range": rng.integers(-(2**31), 2**31 - 1, n).astype(np.int32),
     }
 
 
-def numba_kernel(workdir: Path) -> Callable[[np.ndarray], np.ndarray] | None:
+def numba_kernel(workdir: Path) -> Callable[[np.ndarray], np.ndarray | None] | None:
     """The Numba contender, compiled (and cached under ``workdir``), or None without Numba."""
     try:
         import numba  # noqa: F401
@@ -77,8 +81,10 @@ def numba_kernel(workdir: Path) -> Callable[[np.ndarray], np.ndarray] | None:
     sys.path.insert(0, str(workdir))
     from bench_index_numba import counting_order  # type: ignore[import-not-found]
 
-    def run(keys: np.ndarray) -> np.ndarray:
+    def run(keys: np.ndarray) -> np.ndarray | None:
         lo = int(keys.min())
+        if int(keys.max()) - lo > keys.size:  # a counting sort only: no full-range keys
+            return None
         order = np.empty(keys.size, np.int32)
         counting_order(keys, lo, int(keys.max()) - lo + 1, order)
         return order
@@ -120,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     numba_run = numba_kernel(args.workdir)
     contenders: dict[str, Callable[[np.ndarray], object]] = {
         "numpy stable argsort": lambda k: np.argsort(k, kind="stable"),
-        "cython counting sort": lambda k: sort_order(k)[0],
+        "cython (counting / radix)": lambda k: sort_order(k)[0],
     }
     if numba_run is not None:
         contenders["numba counting sort"] = numba_run
@@ -131,12 +137,16 @@ def main(argv: list[str] | None = None) -> int:
         seconds, reference = {}, None
         for label, fn in contenders.items():
             seconds[label], order = median_seconds(lambda fn=fn, keys=keys: fn(keys), args.repeat)
-            if reference is None:
+            if order is None:
+                seconds[label] = float("nan")
+            elif reference is None:
                 reference = order
             elif not np.array_equal(order, reference):
                 raise AssertionError(f"{label} disagrees with numpy on {name}")
-        best = min(seconds[k] for k in contenders if k != "numpy stable argsort")
-        cells = " | ".join(f"{seconds[k]:.3f}" for k in contenders)
+        best = min(v for k, v in seconds.items() if k != "numpy stable argsort" and v == v)
+        cells = " | ".join(
+            "-" if seconds[k] != seconds[k] else f"{seconds[k]:.3f}" for k in contenders
+        )
         print(f"| {name} | {cells} | {seconds['numpy stable argsort'] / best:.1f}x |")
     if numba_run is not None:
         print(f"\nNumba start-up in a fresh process (import + cached kernel): "

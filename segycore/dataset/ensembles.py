@@ -27,6 +27,7 @@ the plain numpy reference the tests compare with.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,19 +87,24 @@ def _kernel_keys(keys: np.ndarray) -> np.ndarray:
     return keys.astype(np.int64)  # uint32 (uint64 is not a key type: see custom fields)
 
 
-def sort_order(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def sort_order(
+    keys: np.ndarray, consume: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Stable sort permutation of ``keys`` with the distinct values and where each starts.
 
     Returns ``(order, values, starts)``: ``order`` the trace numbers sorted by key (ties in
     file order, :func:`order_dtype`), ``values`` the distinct keys ascending and
     ``starts`` (int64, one longer than ``values``) where each value begins in ``order``.
+    With ``consume`` the radix path may overwrite ``keys`` (saves a copy).
     """
     keys = np.asarray(keys)
     if keys.ndim != 1:
         raise ValueError(f"ensemble keys must be one-dimensional, got shape {keys.shape}")
+    if keys.size == 0:
+        return sort_order_reference(keys)
     span = _counting_span(keys)
     if span is None:
-        return sort_order_reference(keys)
+        return _radix_sort_order(keys, consume)
     from ._index import counting_order
 
     lo, width = span
@@ -111,22 +117,97 @@ def sort_order(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return order, values, starts
 
 
+_BLOCK = 1 << 22
+_SIGN32, _SIGN64 = np.uint32(1 << 31), np.uint64(1 << 63)
+
+
+def _sortable(
+    keys: np.ndarray, consume: bool
+) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """Unsigned keys ordered (and equal) as ``keys`` are, and the map back to values.
+
+    Integers become ``key - min``; floats their IEEE bits with the sign flipped (all bits
+    for negatives), after mapping -0.0 to 0.0 and every NaN to one NaN, so NaNs sort last
+    and +-0 are one value, as numpy's sort has them.
+    """
+    kind, size = keys.dtype.kind, keys.dtype.itemsize
+    utype = np.dtype(np.uint64 if size == 8 else np.uint32)
+    reuse = consume and keys.itemsize == utype.itemsize and keys.flags.c_contiguous
+    u = keys.view(utype) if reuse and keys.flags.writeable else np.empty(keys.size, utype)
+    if kind in "iu":
+        lo = int(keys.min())
+        wrap = utype.type(lo % 2 ** (8 * utype.itemsize))
+        for a in range(0, keys.size, _BLOCK):
+            block = keys[a : a + _BLOCK]
+            if size == 8:  # modular subtraction: exact for any int64 span
+                u[a : a + _BLOCK] = block.view(utype) - wrap
+            else:
+                u[a : a + _BLOCK] = (block.astype(np.int64) - lo).astype(utype)
+
+        def inverse(v: np.ndarray) -> np.ndarray:
+            return (v + wrap).view(np.int64) if size == 8 else v.astype(np.int64) + lo
+
+        return u, inverse
+    sign = _SIGN64 if size == 8 else _SIGN32
+    ftype = keys.dtype
+    for a in range(0, keys.size, _BLOCK):
+        block = keys[a : a + _BLOCK]
+        clean = np.where(np.isnan(block), ftype.type(np.nan), block) + ftype.type(0.0)
+        bits = np.ascontiguousarray(clean, dtype=ftype).view(utype)
+        u[a : a + _BLOCK] = np.where(bits & sign, ~bits, bits | sign)
+
+    def inverse_float(v: np.ndarray) -> np.ndarray:
+        bits = np.where(v & sign, v & ~sign, ~v).astype(utype)
+        return bits.view(ftype).astype(np.float64)
+
+    return u, inverse_float
+
+
+def _radix_sort_order(keys: np.ndarray, consume: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`sort_order` for keys of any span: LSD radix sort of :func:`_sortable` keys."""
+    from ._index import radix_order
+
+    u, inverse = _sortable(keys, consume)
+    passes = max(1, -(-int(u.max()).bit_length() // 16))
+    order = np.empty(keys.size, dtype=order_dtype(keys.size))
+    scratch = np.empty_like(order)
+    other = np.empty_like(u)
+    ordered = (u, other)[radix_order(u, passes, order, scratch, other)]  # the sorted keys
+    del scratch
+    starts = _starts(ordered.size, lambda a, b: ordered[a:b])
+    return order, inverse(ordered[starts[:-1]]), starts
+
+
+def _starts(n: int, sorted_keys: Callable[[int, int], np.ndarray]) -> np.ndarray:
+    """Where each distinct value begins in the sort order (and the end, ``n``), from
+    ``sorted_keys(a, b)`` (the sorted keys ``a:b``) in blocks: never all in memory at once.
+    NaNs are one value, and +-0 are one."""
+    found = [np.zeros(1, dtype=np.intp)]
+    previous = sorted_keys(0, 1)[0]
+    for first in range(0, n, _BLOCK):
+        chunk = sorted_keys(first, first + _BLOCK)
+        new = np.empty(chunk.size, dtype=bool)
+        new[0] = chunk[0] != previous
+        np.not_equal(chunk[1:], chunk[:-1], out=new[1:])
+        if chunk.dtype.kind == "f":  # all NaNs are one value
+            nan = np.isnan(chunk)
+            new[0] &= not (nan[0] and np.isnan(previous))
+            new[1:] &= ~(nan[1:] & nan[:-1])
+        hits = np.flatnonzero(new)
+        hits += first
+        found.append(hits)
+        previous = chunk[-1]
+    return np.append(np.concatenate(found), n).astype(np.int64)
+
+
 def sort_order_reference(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """What :func:`sort_order` returns, with numpy's stable argsort (the plain reference)."""
     keys = np.asarray(keys)
     order = np.argsort(keys, kind="stable").astype(order_dtype(keys.size))
-    starts = np.empty(0, dtype=np.int64)
     if keys.size:
-        # Boundaries in blocks: the sorted keys are never all in memory at once.
-        block = 1 << 22
-        found = [np.zeros(1, dtype=np.int64)]
-        previous = keys[order[0]]
-        for first in range(0, keys.size, block):
-            chunk = keys[order[first : first + block]]
-            joined = np.concatenate(([previous], chunk))
-            found.append(np.flatnonzero(joined[1:] != joined[:-1]).astype(np.int64) + first)
-            previous = chunk[-1]
-        starts = np.append(np.concatenate(found), keys.size)
+        starts = _starts(keys.size, lambda a, b: keys[order[a:b]])
+    else:
+        starts = np.zeros(1, dtype=np.int64)
     values = keys[order[starts[:-1]]] if keys.size else keys[:0]
     values = values.astype(np.float64 if keys.dtype.kind == "f" else np.int64)
     return order, values, starts
@@ -248,4 +329,6 @@ class EnsembleIndexBuilder:
         """The finished index (every trace must have been added)."""
         if self._filled != self._keys.size:
             raise ValueError(f"{self._filled} of {self._keys.size} keys added")
-        return EnsembleIndex.build(self.key, self._keys)
+        order, values, starts = sort_order(self._keys, consume=True)
+        self._keys = np.empty(0, dtype=self._keys.dtype)  # consumed
+        return EnsembleIndex(self.key, _table(values, starts, order), order)

@@ -12,7 +12,7 @@ import segyio
 
 from segycore import ImportConfig, ParallelImportCoordinator, open_dataset
 from segycore.dataset import ensembles
-from segycore.dataset._index import counting_order
+from segycore.dataset._index import counting_order, radix_order
 from segycore.dataset.ensembles import (
     EnsembleIndex,
     EnsembleIndexBuilder,
@@ -30,9 +30,10 @@ def loop_starts(keys: list[int]) -> list[int]:
 
 
 def loop_groups(keys: list) -> dict:
+    """Trace numbers per value, in a plain loop (all NaNs one value, -0.0 the same as 0.0)."""
     groups: dict = defaultdict(list)
     for trace, key in enumerate(keys):
-        groups[key].append(trace)
+        groups[(1, 0.0) if key != key else (0, key + 0)].append(trace)
     return groups
 
 
@@ -63,6 +64,13 @@ KEY_CASES = {
     "uint8": lambda rng: rng.integers(0, 255, 3000).astype(np.uint8),
     "uint32": lambda rng: rng.integers(2**32 - 500, 2**32 - 1, 3000).astype(np.uint32),
     "float32": lambda rng: rng.choice(np.float32([-1.5, 0.25, 7.0]), 2000),
+    "float32 with NaN, +-0, inf": lambda rng: rng.choice(
+        np.float32([np.nan, -0.0, 0.0, -np.inf, np.inf, -2.5, 1e-40, 3.0]), 3000
+    ),
+    "float64 random": lambda rng: rng.standard_normal(2000).round(1),
+    "wide int64 (radix, 4 passes)": lambda rng: rng.integers(-(2**62), 2**62, 3000),
+    "wide uint32": lambda rng: rng.integers(0, 2**32 - 1, 3000).astype(np.uint32),
+    "wide int16": lambda rng: rng.integers(-(2**15), 2**15 - 1, 3000).astype(np.int16),
     "constant": lambda rng: np.full(1000, 7, np.int32),
     "one trace": lambda rng: np.array([3], np.int32),
     "empty": lambda rng: np.empty(0, np.int32),
@@ -75,13 +83,15 @@ def test_sort_order_matches_reference_and_loop(case: str) -> None:
     order, values, starts = sort_order(keys)
     ref_order, ref_values, ref_starts = sort_order_reference(keys)
     np.testing.assert_array_equal(order, ref_order)
-    np.testing.assert_array_equal(values, ref_values)
+    np.testing.assert_array_equal(values, ref_values)  # NaN equals NaN here
     np.testing.assert_array_equal(starts, ref_starts)
     assert order.dtype == np.int32
     groups = loop_groups(keys.tolist())
-    assert values.tolist() == sorted(groups)
-    for value, a, b in zip(values.tolist(), starts[:-1], starts[1:], strict=True):
-        assert order[a:b].tolist() == groups[value]
+    ordered = sorted(groups)  # NaN last
+    assert len(values) == len(ordered)
+    for value, group, a, b in zip(values.tolist(), ordered, starts[:-1], starts[1:], strict=True):
+        assert value == group[1] or (group[0] == 1 and value != value)
+        assert order[a:b].tolist() == groups[group]
 
 
 def test_kernel_is_used_for_narrow_keys_and_checks_bounds() -> None:
@@ -99,6 +109,34 @@ def test_kernel_is_used_for_narrow_keys_and_checks_bounds() -> None:
         counting_order(keys, 3, 2, order, np.empty(3, np.int64))  # key 5 beyond the span
     with pytest.raises(ValueError, match="slots"):
         counting_order(keys, 3, 3, np.empty(3, np.int32), counts)
+
+
+def test_radix_kernel_is_stable_and_checks_its_arguments() -> None:
+    original = np.array([0x20001, 0x10002, 0x20001, 0x10001], np.uint32)
+    order, scratch = np.empty(4, np.int32), np.empty(4, np.int32)
+    keys, other = original.copy(), np.empty(4, np.uint32)
+    assert radix_order(keys, 2, order, scratch, other) == 0  # sorted keys back in ``keys``
+    assert order.tolist() == [3, 1, 0, 2]
+    assert keys.tolist() == sorted(original.tolist())
+    keys = original.copy()
+    assert radix_order(keys, 1, order, scratch, other) == 1  # low 16 bits: 1, 2, 1, 1
+    assert order.tolist() == [0, 2, 3, 1]
+    assert other.tolist() == original[[0, 2, 3, 1]].tolist()
+    with pytest.raises(ValueError, match="passes must be 1..2"):
+        radix_order(keys, 3, order, scratch, other)
+    with pytest.raises(ValueError, match="slots"):
+        radix_order(keys, 1, order, np.empty(3, np.int32), other)
+
+
+def test_wide_keys_use_the_radix_path_and_the_builder_consumes_them() -> None:
+    keys = np.random.default_rng(8).integers(-(2**31), 2**31 - 1, 5000).astype(np.int32)
+    assert ensembles._counting_span(keys) is None
+    builder = EnsembleIndexBuilder("x", keys.size, np.int32)
+    builder.add(keys)
+    built = builder.build()
+    reference = sort_order_reference(keys)
+    np.testing.assert_array_equal(built.order, reference[0])
+    assert built.table.column("value").to_pylist() == reference[1].tolist()
 
 
 def test_index_table_and_trace_numbers() -> None:
