@@ -14,15 +14,18 @@ Per key two files in ``index/``, readable with numpy and pyarrow alone:
 
 The traces of value ``v`` are ``order[order_start : order_start + trace_count]`` of its row.
 
-Building costs at most 16 bytes per trace for keys of up to 4 bytes (every standard
-field): the key column (its own width), the order (4 bytes) and either the counting
-sort's counters (8 bytes per distinct slot, at most half a slot per trace) or numpy's
-int64 argsort result (8 bytes) on the fallback path. The kernel is a stable counting
-sort in Cython (``native/_index.pyx``) for integer keys whose value span is at most
-about half the trace count (shots, CDPs, lines, offsets, channels: O(n)); other keys
-use numpy's stable argsort (O(n log n)). ``benchmarks/bench_index.py`` measures both
-and a Numba version of the counting sort side by side; :func:`sort_order_reference` is
-the plain numpy reference the tests compare with.
+Building sorts one key at a time with at most 16 bytes per trace of working memory for
+keys of up to 4 bytes (every standard field, every 4-byte custom field), beyond the key
+column itself and the per-value table (about 40 bytes per distinct value: small for
+ensemble keys, as large as the data for a key whose every trace differs). Two Cython
+kernels (``native/_index.pyx``, no GIL, bounds-checked): a stable counting sort, O(n +
+span), for integer keys spanning at most about half the trace count (shots, CDPs,
+lines, offsets, channels: order 4 + counters <= 4 bytes per trace), and an LSD radix
+sort, 16 bits per pass, for any other key, floats included (order 4 + its second
+buffer 4 + the keys' second buffer 4; 8-byte keys: 24). ``benchmarks/bench_index.py``
+measures them against numpy's stable argsort (which needs ~60 bytes per trace on
+random int32 keys) and a Numba version of the counting sort side by side;
+:func:`sort_order_reference` is the plain numpy reference the tests compare with.
 """
 
 from __future__ import annotations
