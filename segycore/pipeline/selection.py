@@ -25,15 +25,15 @@ import contextlib
 import os
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..dataset.dataset import Dataset
-from ..dataset.headers import ROW_GROUP_SIZE, table_to_headers
+from ..dataset.headers import table_to_headers
 from ..errors import JobCancelled, SegyError, UnrepresentableValueError
 from ..format import codec
 from ..format.layout import Endian, binary_header_dtype
@@ -163,15 +163,35 @@ def stage_raw_headers(
     endian: Endian,
     path: Path,
     cancelled: Callable[[], bool] = lambda: False,
+    workers: int = 1,
 ) -> None:
-    """Write every trace's 240 output header bytes (edits applied) to ``path``, in trace order."""
+    """Write every trace's 240 output header bytes (edits applied) to ``path``, in trace
+    order: one row group per step, ``workers`` row groups at a time (pyarrow and numpy
+    release the GIL), each written at its own offset of the pre-sized file."""
     source_endian = dataset.byte_order
-    with pq.ParquetFile(dataset.headers_path) as headers, open(path, "wb") as fh:
-        for batch in headers.iter_batches(batch_size=ROW_GROUP_SIZE):
-            if cancelled():
-                raise JobCancelled("export cancelled by the user")
-            table = pa.Table.from_batches([batch], schema=headers.schema_arrow)
-            fh.write(memoryview(table_to_headers(table, endian, source_endian)).cast("B"))
+    with open(path, "wb") as fh:
+        fh.truncate(dataset.n_traces * TRACE_HEADER_SIZE)
+    with pq.ParquetFile(dataset.headers_path) as headers:
+        meta = headers.metadata
+        firsts = np.concatenate(
+            ([0], np.cumsum([meta.row_group(i).num_rows for i in range(meta.num_row_groups)]))
+        )
+    fd = open_for_writing(path)
+
+    def stage(group: int) -> None:
+        if cancelled():
+            raise JobCancelled("export cancelled by the user")
+        with pq.ParquetFile(dataset.headers_path) as headers:
+            table = headers.read_row_group(group)
+        raw = table_to_headers(table, endian, source_endian)
+        pwrite_all(fd, memoryview(raw).cast("B"), int(firsts[group]) * TRACE_HEADER_SIZE)
+
+    try:
+        with ThreadPoolExecutor(max(1, workers), thread_name_prefix="segycore-plan") as pool:
+            for future in [pool.submit(stage, g) for g in range(len(firsts) - 1)]:
+                future.result()
+    finally:
+        os.close(fd)
 
 
 def _runs(numbers: np.ndarray) -> list[tuple[int, int, int]]:
@@ -238,7 +258,8 @@ class ExportPlan:
         order_path, headers_path = folder / "order.npy", folder / "headers.bin"
         with open(order_path, "wb") as fh:
             np.save(fh, self.order, allow_pickle=False)
-        stage_raw_headers(dataset, endian, headers_path, cancelled)
+        workers = max(1, len(tasks))
+        stage_raw_headers(dataset, endian, headers_path, cancelled, workers)
         return [
             PlannedExportTask(
                 **asdict(task), order_path=str(order_path), staged_headers=str(headers_path)
