@@ -81,3 +81,16 @@ def test_geometry_at_byte_positions(tmp_path: Path) -> None:
         np.testing.assert_array_equal(ds.geometry.inlines, f.ilines)
         for number in f.ilines:
             np.testing.assert_array_equal(ds.inline(int(number)), f.iline[number])
+
+
+def test_index_job_in_a_supervisor(demo: tuple[Path, Path]) -> None:
+    import segycore
+
+    path = demo[1]
+    with segycore.start_index(IndexConfig(path, ["cdp"], geometry_keys=None)) as job:
+        snap = job.wait(timeout=120)
+    assert snap.state == "done", snap.error
+    assert job.result["kind"] == "index" and job.result["keys"] == ["cdp"]
+    assert [s.name for s in snap.stages] == ["Build ensemble index"]
+    assert snap.stages[0].done == snap.stages[0].total == 144
+    assert open_dataset(path).gather(5, key="cdp").shape[0] == 3
