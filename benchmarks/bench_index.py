@@ -18,7 +18,7 @@ contender's permutation is checked equal to numpy's. Prints a Markdown table of 
 seconds over ``--repeat`` runs.
 
 Run: ``python3 benchmarks/bench_index.py --traces 10000000`` (and ``--traces 100000000``
-for 10^8 keys: 0.4 GB of keys plus 0.8 GB of numpy's int64 permutation; ~3 GB peak).
+for 10^8 keys: about 8 GB peak, most of it numpy's own sort buffers).
 """
 
 from __future__ import annotations
