@@ -223,6 +223,12 @@ def run_gui(args: argparse.Namespace, results: dict[str, Any]) -> None:
         str(max(args.workers)),
         "--dir",
         str(folder),
+        "--runs",  # one offscreen run here; bench_gui.py's own report has the modes x runs
+        "1",
+        "--modes",
+        "offscreen",
+        "--out",
+        str(folder),
     ]
     env = child_env({"QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")})
     try:

@@ -88,8 +88,7 @@ def take(out_dir: Path) -> list[Path]:
             screen.grabWindow(0, g.x(), g.y(), g.width(), g.height()).save(str(path))
 
         panel = window.panel
-        if not window.open_dataset(folder / "cube.dataset"):
-            raise SystemExit(f"cannot open the cube: {window.last_message}")
+        window.open_dataset(folder / "cube.dataset")
 
         wait_for(lambda: panel.tabs.isTabVisible(1), 20)
         panel.tabs.setCurrentIndex(1)
@@ -110,6 +109,7 @@ def take(out_dir: Path) -> list[Path]:
         wait_for(lambda: bool(loaded), 20)
         panel.tabs.setCurrentIndex(0)
         panel.key_box.setCurrentText("cdp")
+        wait_for(lambda: gather.ensemble_count > 100, 20)  # listed in the background
         gather.wiggle.display_box.setCurrentText("Both")
         gather.show_ensemble(60)
         wait_for(lambda: gather.gather is not None and gather.gather.row == 60, 20)

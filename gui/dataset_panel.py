@@ -2,10 +2,13 @@
 
 Left: the ensemble key and the ensemble list; right: tabs with the gather display,
 the trace-header table (paged from Parquet on demand), the textual header and the
-binary header.
+binary header. Every file read (the ensemble index, header pages, gathers) runs in a
+background thread; the widgets say "Loading..." meanwhile.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow.dataset  # noqa: F401  (pq.read_table imports it on first use: a 150 ms stall)
@@ -27,18 +30,38 @@ from PyQt6.QtWidgets import (
 
 from segycore.dataset.dataset import Dataset
 
-from .background import call_later
+from .background import call_later, run_in_background
 from .ensemble_source import ensemble_source
 from .gather_view import GatherView
 from .section_view import SectionView
 from .table_models import EnsembleTableModel, HeaderTableModel
 from .widgets import monospace_text
 
-__all__ = ["DatasetPanel"]
+__all__ = ["LOADING_ENSEMBLES", "DatasetPanel", "EnsembleList", "read_ensembles"]
 
 #: Pause between the loading steps of a dataset: other timers (and paints) run between.
 STEP_DELAY_MS = 15
 EMPTY_TEXT = "No dataset open.<br>Import a SEG-Y file or open a dataset (File menu)."
+LOADING_ENSEMBLES = "Loading ensembles..."
+
+
+@dataclass(frozen=True)
+class EnsembleList:
+    """One key's ensembles for the list and the gather view (its rows' trace ranges)."""
+
+    traces: np.ndarray
+    values: np.ndarray
+    first: np.ndarray  # range of each ensemble in ``traces``
+    end: np.ndarray
+    first_trace: np.ndarray  # the first trace number of each ensemble in the file
+    counts: np.ndarray
+
+
+def read_ensembles(dataset: Dataset, key: str) -> EnsembleList:
+    """The ensemble index of ``key`` (reads Parquet: call it off the GUI thread); every
+    trace of each value, contiguous or not (:func:`.ensemble_source.ensemble_source`)."""
+    src = ensemble_source(dataset, key)
+    return EnsembleList(src.traces, src.values, src.first, src.end, src.first_trace, src.counts)
 
 
 class DatasetPanel(QWidget):
@@ -56,6 +79,8 @@ class DatasetPanel(QWidget):
         super().__init__(parent)
         self.dataset: Dataset | None = None
         self._generation = 0
+        self._listing = 0  # generation of the last ensemble-list request
+        self._loaded_pending = False  # loaded() not yet emitted for the dataset set last
 
         self.summary = QLabel(EMPTY_TEXT)
         self.summary.setWordWrap(True)
@@ -145,8 +170,8 @@ class DatasetPanel(QWidget):
 
     def _finish_loading(self, generation: int) -> None:
         if generation == self._generation:
+            self._loaded_pending = True
             self._show_key(self.key_box.currentText())
-            self.loaded.emit()
 
     @staticmethod
     def _textual_text(meta: dict) -> str:
@@ -156,19 +181,39 @@ class DatasetPanel(QWidget):
         return "\n".join(parts)
 
     def _show_key(self, key: str) -> None:
+        """List the ensembles of ``key`` (read in the background) and show the first."""
         ds = self.dataset
         if ds is None:
             return
+        self._listing += 1
+        listing = self._listing
+        none = np.empty(0, np.int64)
+        self.ensemble_model.set_ensembles(none, none, none)
+        self.gather_view.set_source(None, none, none, none, "", 0.0)
         if not key:
-            none = np.empty(0, np.int64)
-            self.ensemble_model.set_ensembles(none, none, none)
-            self.gather_view.set_source(None, none, none, none, "", 0.0)
+            self._emit_loaded()
             return
-        src = ensemble_source(ds, key)  # every trace of each value, contiguous or not
-        self.ensemble_model.set_ensembles(src.values, src.first_trace, src.counts)
-        self.gather_view.set_source(
-            src.traces, src.values, src.first, src.end, key, ds.sample_interval
-        )
+        self.gather_view.title.setText(LOADING_ENSEMBLES)
+
+        def listed(src: EnsembleList) -> None:
+            if listing == self._listing:
+                self.ensemble_model.set_ensembles(src.values, src.first_trace, src.counts)
+                self.gather_view.set_source(
+                    src.traces, src.values, src.first, src.end, key, ds.sample_interval
+                )
+                self._emit_loaded()
+
+        def failed(exc: BaseException) -> None:
+            if listing == self._listing:
+                self.gather_view.title.setText(f"cannot read the {key} ensembles: {exc}")
+                self._emit_loaded()
+
+        run_in_background(self, lambda: read_ensembles(ds, key), listed, failed)
+
+    def _emit_loaded(self) -> None:
+        if self._loaded_pending:
+            self._loaded_pending = False
+            self.loaded.emit()
 
     def _row_selected(self, current: QModelIndex, previous: QModelIndex) -> None:
         if current.isValid():

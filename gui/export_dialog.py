@@ -1,4 +1,8 @@
-"""The export dialog: a dataset, the SEG-Y file to write, sample format, byte order, workers."""
+"""The export dialog: a dataset, the SEG-Y file to write, sample format, byte order, workers.
+
+Choosing a dataset checks it (opens its metadata, memory map and Parquet footer) in a
+background thread; the dialog says "Checking..." and keeps Export disabled meanwhile.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -21,25 +26,36 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from segycore.dataset.dataset import open_dataset
+from segycore.dataset.dataset import Dataset, open_dataset
 from segycore.format.spec import SAMPLE_FORMATS
 
+from .background import run_in_background
 from .messages import explain_error
-from .widgets import ok_cancel_buttons, path_row
+from .widgets import ok_cancel_buttons, path_row, scheduler_edit, scheduler_option
 
-__all__ = ["ExportDialog"]
+__all__ = ["CHECKING", "ExportDialog"]
 
 SAME_AS_SOURCE = "Same as the source file"
+CHECKING = "Checking the dataset..."
 
 
 class ExportDialog(QDialog):
-    """Collects :meth:`options` for :meth:`segycore_gui.MainWindow.start_export`."""
+    """Collects :meth:`options` for :meth:`segycore_gui.MainWindow.start_export`.
+
+    Signals
+    -------
+    checked()
+        The dataset chosen last has been checked (see :attr:`source_format`).
+    """
+
+    checked = pyqtSignal()
 
     def __init__(self, parent: QWidget | None = None, dataset: Path | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export SEG-Y")
         self.resize(640, 300)
         self.source_format: int | None = None
+        self._generation = 0
 
         self.dataset_edit = QLineEdit()
         self.dataset_edit.setPlaceholderText("dataset folder to export")
@@ -68,6 +84,7 @@ class ExportDialog(QDialog):
         self.workers = QSpinBox(minimum=1, maximum=64)
         self.workers.setValue(os.cpu_count() or 1)
         self.overwrite = QCheckBox("Replace an existing file")
+        self.scheduler = scheduler_edit()
 
         form = QFormLayout()
         form.addRow("Dataset", path_row(self.dataset_edit, browse_dataset))
@@ -76,6 +93,7 @@ class ExportDialog(QDialog):
         form.addRow("Sample format", self.sample_format)
         form.addRow("Byte order", self.byte_order)
         form.addRow("Workers", self.workers)
+        form.addRow("Run on cluster", self.scheduler)
         form.addRow("", self.overwrite)
         self.buttons = ok_cancel_buttons(self, "Export")
         layout = QVBoxLayout(self)
@@ -87,16 +105,22 @@ class ExportDialog(QDialog):
             self.set_dataset(dataset)
 
     def set_dataset(self, path: Path | str) -> None:
-        """Choose the dataset (reads only its metadata) and propose ``<name>.sgy`` beside it."""
+        """Choose the dataset and check it in the background (only its metadata is read);
+        propose ``<name>.sgy`` beside it. :attr:`checked` follows."""
         text = str(path).strip()
         self.dataset_edit.setText(text)
         self.source_format = None
-        if text:
-            try:
-                ds = open_dataset(text)
-            except Exception as exc:
-                self.summary.setText(f"<font color='#b00020'>{explain_error(exc)[0]}</font>")
-            else:
+        self._generation += 1
+        generation = self._generation
+        self._update_ok()
+        if not text:
+            self.summary.setText("-")
+            self.checked.emit()
+            return
+        self.summary.setText(CHECKING)
+
+        def opened(ds: Dataset) -> None:
+            if generation == self._generation:
                 self.source_format = ds.sample_format
                 self.summary.setText(
                     f"{ds.n_traces:,} traces x {ds.n_samples:,} samples, "
@@ -104,7 +128,16 @@ class ExportDialog(QDialog):
                 )
                 if not self.destination_edit.text():
                     self.destination_edit.setText(str(Path(text).with_suffix(".sgy")))
-        self._update_ok()
+                self._update_ok()
+                self.checked.emit()
+
+        def failed(exc: BaseException) -> None:
+            if generation == self._generation:
+                self.summary.setText(f"<font color='#b00020'>{explain_error(exc)[0]}</font>")
+                self._update_ok()
+                self.checked.emit()
+
+        run_in_background(self, lambda: open_dataset(text), opened, failed)
 
     def options(self) -> dict[str, Any]:
         """Keyword arguments for :meth:`segycore_gui.MainWindow.start_export`."""
@@ -115,10 +148,8 @@ class ExportDialog(QDialog):
             "format_code": self.sample_format.currentData(),
             "endian": self.byte_order.currentData(),
             "overwrite": self.overwrite.isChecked(),
+            "scheduler": scheduler_option(self.scheduler),
         }
-
-    def _dataset_edited(self) -> None:
-        self.set_dataset(self.dataset_edit.text())
 
     def _browse_dataset(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Dataset folder to export")

@@ -56,7 +56,9 @@ def load_gather(
     """Read traces ``first:end`` (decimated to fit) as float32, with amplitude percentiles."""
     trace_step = max(1, -(-(end - first) // max_traces))
     sample_step = max(1, -(-traces.shape[1] // max_samples))
-    data = np.asarray(traces[first:end:trace_step, ::sample_step], dtype=np.float32)
+    # a copy, made here: a view would leave the memory map's page faults (disk reads)
+    # to whoever touches the pixels next, the GUI thread
+    data = np.array(traces[first:end:trace_step, ::sample_step], dtype=np.float32, copy=True)
     magnitude = np.abs(data[np.isfinite(data)])
     percentiles = (
         np.percentile(magnitude, np.arange(101)) if magnitude.size else np.zeros(101)
@@ -143,6 +145,7 @@ class GatherView(QWidget):
         self._key = key
         self._interval_ms = (sample_interval_us or 1000.0) / 1000.0
         self._row = -1
+        self._generation += 1  # a gather still loading from the old source is dropped
         self.gather = None
         self.image.clear()
         self.title.setText("No ensembles" if traces is None or not len(first) else "")

@@ -3,11 +3,14 @@ dialog (through :meth:`segycore_gui.MainWindow.start_index`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PyQt6.QtGui import QAction
 
-from .index_dialog import IndexDialog
+from .background import run_in_background
+from .index_dialog import IndexChoices, IndexDialog
+from .messages import explain_error
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -27,12 +30,24 @@ def install_index_action(window: MainWindow) -> QAction:
     return action
 
 
-def show_index_dialog(window: MainWindow) -> IndexDialog | None:
-    """Open the index dialog for the dataset on screen; OK starts the job."""
+def show_index_dialog(
+    window: MainWindow, shown: Callable[[IndexDialog], None] | None = None
+) -> None:
+    """Open the index dialog for the dataset on screen (its fields are read in the
+    background first; ``shown(dialog)`` follows); OK starts the job."""
     dataset = window.dataset
     if dataset is None:
-        return None
-    dialog = IndexDialog(dataset, window)
-    dialog.accepted.connect(lambda: window.start_index(dataset.path, **dialog.options()))
-    dialog.open()
-    return dialog
+        return
+
+    def ready(choices: IndexChoices) -> None:
+        dialog = IndexDialog(choices, window)
+        dialog.accepted.connect(lambda: window.start_index(dataset.path, **dialog.options()))
+        dialog.open()
+        if shown is not None:
+            shown(dialog)
+
+    def failed(exc: BaseException) -> None:
+        cause, details = explain_error(exc)
+        window.notifier.fail("Cannot index the dataset", cause, details)
+
+    run_in_background(window, lambda: IndexChoices.read(dataset), ready, failed)

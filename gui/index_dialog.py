@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from PyQt6.QtCore import Qt
@@ -22,20 +23,40 @@ from segycore.format.spec import TRACE_FIELDS
 
 from .widgets import ok_cancel_buttons
 
-__all__ = ["IndexDialog"]
+__all__ = ["IndexChoices", "IndexDialog"]
 
 GEOMETRY_DEFAULTS = ("inline", "crossline", "offset")
 
 
-class IndexDialog(QDialog):
-    """Collects :meth:`options` (``IndexConfig`` fields) for an index job on ``dataset``."""
+@dataclass(frozen=True)
+class IndexChoices:
+    """What the dialog offers, read from the dataset (off the GUI thread: it reads files)."""
 
-    def __init__(self, dataset: Dataset, parent: QWidget | None = None) -> None:
+    name: str
+    fields: tuple[str, ...]
+    indexed: frozenset[str]
+    has_geometry: bool
+
+    @classmethod
+    def read(cls, dataset: Dataset) -> IndexChoices:
+        fields = [f.name for f in dataset.custom_fields] + [f.name for f in TRACE_FIELDS]
+        return cls(
+            dataset.path.name,
+            tuple(fields),
+            frozenset(dataset.ensemble_keys),
+            dataset.geometry_info is not None,
+        )
+
+
+class IndexDialog(QDialog):
+    """Collects :meth:`options` (``IndexConfig`` fields) for an index job."""
+
+    def __init__(self, choices: IndexChoices, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Add index")
         self.resize(480, 560)
-        indexed = set(dataset.ensemble_keys)
-        names = [f.name for f in dataset.custom_fields] + [f.name for f in TRACE_FIELDS]
+        indexed = choices.indexed
+        names = list(choices.fields)
         self.fields = QListWidget()
         for name in names:
             item = QListWidgetItem(f"{name}  (indexed: rebuild)" if name in indexed else name)
@@ -45,7 +66,7 @@ class IndexDialog(QDialog):
             self.fields.addItem(item)
         self.fields.itemChanged.connect(self._update_ok)
         self.geometry = QCheckBox("Detect the survey geometry (inline / crossline / offset)")
-        self.geometry.setChecked(dataset.geometry_info is None)
+        self.geometry.setChecked(not choices.has_geometry)
         self.geometry.toggled.connect(self._update_ok)
         self.geometry_boxes = []
         form = QFormLayout()
@@ -59,7 +80,7 @@ class IndexDialog(QDialog):
             form.addRow(label, box)
             self.geometry_boxes.append(box)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"Index header fields of <b>{dataset.path.name}</b>:"))
+        layout.addWidget(QLabel(f"Index header fields of <b>{choices.name}</b>:"))
         layout.addWidget(self.fields, 1)
         layout.addWidget(self.geometry)
         layout.addLayout(form)

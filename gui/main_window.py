@@ -1,9 +1,11 @@
 """The main window: File menu, the dataset viewer, and imports/exports as staged jobs.
 
 A job runs in a supervisor process (:mod:`segycore.runtime.jobs`); a :class:`JobRunner`
-turns its snapshots into signals on a ~50 ms timer, and the window shows one
+turns its snapshots into signals on a 100 ms timer, and the window shows one
 :class:`StageProgressDialog` per stage, in order. Nothing here waits for the job:
-every handler reads a snapshot, updates widgets and returns.
+every handler reads a snapshot, updates widgets and returns. Nothing here touches a
+file either: a job's configuration is built in the job's poll thread, a dataset is
+opened in a background thread, and the recent list is checked in one.
 """
 
 from __future__ import annotations
@@ -18,14 +20,13 @@ from PyQt6.QtGui import QAction, QCloseEvent, QKeySequence
 from PyQt6.QtWidgets import QFileDialog, QMainWindow, QWidget
 
 from segycore.dataset.dataset import Dataset, open_dataset
-from segycore.errors import SegycoreError
 from segycore.pipeline.exporter import ExportConfig
 from segycore.pipeline.importer import ImportConfig
 from segycore.pipeline.indexer import INDEX_STAGES, IndexConfig
 from segycore.pipeline.stages import EXPORT_STAGES, IMPORT_STAGES, Stage
 from segycore.runtime.jobs import Job, start_export, start_import, start_index
 
-from .background import call_later
+from .background import call_later, run_in_background
 from .dataset_panel import DatasetPanel
 from .export_dialog import ExportDialog
 from .import_dialog import ImportDialog
@@ -33,7 +34,7 @@ from .index_action import install_index_action
 from .job_runner import JobRunner
 from .messages import Message, Notifier, explain_error
 from .progress_dialog import StageProgressDialog
-from .recent import RecentDatasets
+from .recent import RecentDatasets, existing
 from .summary import summarize
 
 __all__ = ["MainWindow"]
@@ -41,15 +42,6 @@ __all__ = ["MainWindow"]
 #: Delay before a finished import's dataset opens: the event loop runs in between.
 OPEN_DELAY_MS = 15
 APP_TITLE = "segycore"
-
-
-def _failing_launch(exc: BaseException) -> Callable[[], Job]:
-    """A launch that reports a configuration error through the normal failure path."""
-
-    def launch() -> Job:
-        raise exc
-
-    return launch
 
 
 class MainWindow(QMainWindow):
@@ -93,6 +85,7 @@ class MainWindow(QMainWindow):
         self.dataset: Dataset | None = None
         self._close_pending = False
         self._job_started = 0.0
+        self._opening = 0  # generation of the last open_dataset request
 
         self.runner = JobRunner(self)
         self.runner.stageStarted.connect(self._on_stage_started)
@@ -155,12 +148,26 @@ class MainWindow(QMainWindow):
         return self.recent.paths
 
     def _rebuild_recent_menu(self) -> None:
+        """List the recent datasets; those no longer there are greyed out once a
+        background check has looked (a dataset on a sleeping network disk may take seconds)."""
         self.recent_menu.clear()
         recent = self.recent_datasets()
+        actions = []
         for path in recent:
             action = self.recent_menu.addAction(path)
             action.triggered.connect(lambda _=False, p=path: self.open_dataset(p))
+            actions.append(action)
         self.recent_menu.setEnabled(bool(recent) and not self.runner.busy)
+
+        def checked(found: list[bool]) -> None:
+            if self.recent_menu.actions() != actions:
+                return  # rebuilt meanwhile
+            for action, there in zip(actions, found, strict=True):
+                action.setEnabled(there)
+                action.setToolTip("" if there else "no longer there")
+
+        if recent:
+            run_in_background(self, lambda: existing(recent), checked, lambda exc: None)
 
     def _set_busy(self, busy: bool) -> None:
         for action in (self.import_action, self.export_action, self.open_action):
@@ -190,22 +197,43 @@ class MainWindow(QMainWindow):
             self.open_dataset(path)
 
     # -- datasets --------------------------------------------------------------------
-    def open_dataset(self, path: Path | str) -> bool:
-        """Show the dataset at ``path`` in the viewer; report a failure and return False."""
+    def open_dataset(self, path: Path | str) -> None:
+        """Show the dataset at ``path`` in the viewer; returns at once.
+
+        The dataset is opened (metadata, memory map, Parquet footer) in a background
+        thread; :attr:`datasetOpened` follows, or a "Cannot open dataset" message. A
+        newer request supersedes an older one still loading.
+        """
         path = Path(path)
+        self._opening += 1
+        generation = self._opening
+        self.statusBar().showMessage(f"Opening {path}...")
+
+        def opened(dataset: Dataset) -> None:
+            if generation == self._opening:
+                self._show_dataset(path, dataset)
+
+        def failed(exc: BaseException) -> None:
+            if generation == self._opening:
+                cause, details = explain_error(exc)
+                self.statusBar().showMessage(f"Cannot open {path.name}")
+                self.notifier.fail("Cannot open dataset", cause, details)
+
+        run_in_background(self, lambda: open_dataset(path), opened, failed)
+
+    def _show_dataset(self, path: Path, dataset: Dataset) -> None:
         try:
-            dataset = open_dataset(path)
             self.panel.set_dataset(dataset)
         except Exception as exc:
             cause, details = explain_error(exc)
             self.notifier.fail("Cannot open dataset", cause, details)
-            return False
+            return
         self.dataset = dataset
         self.setWindowTitle(f"{path.name} - {APP_TITLE}")
+        self.statusBar().showMessage(f"Opened {path.name}")
         self.recent.add(path)
         self._rebuild_recent_menu()
         self.datasetOpened.emit(str(path))
-        return True
 
     # -- jobs ------------------------------------------------------------------------
     @property
@@ -219,12 +247,11 @@ class MainWindow(QMainWindow):
         ``ensemble_keys``, ``endian``, ``overwrite``, ...). The end is reported by
         :attr:`jobFinished`; a done import opens in the viewer.
         """
-        try:
-            config = ImportConfig(Path(source), Path(destination), **options)
-        except (SegycoreError, ValueError) as exc:
-            self._begin("import", IMPORT_STAGES, _failing_launch(exc))
-        else:
-            self._begin("import", IMPORT_STAGES, lambda: start_import(config))
+
+        def launch() -> Job:  # in the poll thread: a configuration may look at files
+            return start_import(ImportConfig(Path(source), Path(destination), **options))
+
+        self._begin("import", IMPORT_STAGES, launch)
 
     def start_export(self, dataset: Path | str, destination: Path | str, **options: Any) -> None:
         """Export the dataset folder ``dataset`` to the SEG-Y file ``destination``.
@@ -232,22 +259,20 @@ class MainWindow(QMainWindow):
         ``options`` are :class:`~segycore.pipeline.exporter.ExportConfig` fields (``workers``,
         ``format_code``, ``endian``, ``overwrite``, ...); returns at once.
         """
-        try:
-            config = ExportConfig(Path(dataset), Path(destination), **options)
-        except (SegycoreError, ValueError) as exc:
-            self._begin("export", EXPORT_STAGES, _failing_launch(exc))
-        else:
-            self._begin("export", EXPORT_STAGES, lambda: start_export(config))
+
+        def launch() -> Job:  # in the poll thread: opening the dataset reads files
+            return start_export(ExportConfig(Path(dataset), Path(destination), **options))
+
+        self._begin("export", EXPORT_STAGES, launch)
 
     def start_index(self, dataset: Path | str, **options: Any) -> None:
         """Add or rebuild indexes of ``dataset`` (:class:`~segycore.IndexConfig` fields);
         returns at once; a done job reopens the dataset in the viewer."""
-        try:
-            config = IndexConfig(Path(dataset), **options)
-        except (SegycoreError, ValueError) as exc:
-            self._begin("index", INDEX_STAGES, _failing_launch(exc))
-        else:
-            self._begin("index", INDEX_STAGES, lambda: start_index(config))
+
+        def launch() -> Job:  # in the poll thread: the configuration opens the dataset
+            return start_index(IndexConfig(Path(dataset), **options))
+
+        self._begin("index", INDEX_STAGES, launch)
 
     def cancel_job(self) -> None:
         """Ask the running job to stop (its stage dialog says so until it has)."""

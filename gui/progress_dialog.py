@@ -4,13 +4,27 @@ A window-modal :class:`QProgressDialog` that appears only when its stage lasts l
 than ``minimum_duration`` (instant stages do not flicker), never resets or closes by
 itself, and is updated without :meth:`QProgressDialog.setValue`'s hidden
 ``processEvents()`` call: values go straight to the dialog's own progress bar.
+
+An update costs the GUI thread next to nothing (it runs on every tick of a job):
+widgets change only when what they show changes; the label's text goes straight to the
+label, and the dialog's size is recomputed only when the text needs more room than it
+had (:meth:`QProgressDialog.setLabelText` lays the dialog out on every call); and the
+bar is repainted with the next paint event instead of :meth:`QProgressBar.setValue`'s
+synchronous ``repaint()``.
 """
 
 from __future__ import annotations
 
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtGui import QCloseEvent, QShowEvent
-from PyQt6.QtWidgets import QProgressBar, QProgressDialog, QPushButton, QWidget
+from PyQt6.QtWidgets import (
+    QLabel,
+    QProgressBar,
+    QProgressDialog,
+    QPushButton,
+    QStyle,
+    QWidget,
+)
 
 from segycore.pipeline.stages import Stage, stage_label
 
@@ -54,6 +68,7 @@ class StageProgressDialog(QProgressDialog):
         self.stage = stage
         self._cancelling = False
         self._text = ""
+        self._room = (0, 0)  # (lines, longest line) the dialog was last sized for
         #: Whether the dialog appeared (a stage shorter than the minimum duration: never).
         self.was_shown = False
         self.setObjectName(f"stage-{stage.key}")
@@ -64,6 +79,10 @@ class StageProgressDialog(QProgressDialog):
         self._bar = QProgressBar(self)
         self._bar.setTextVisible(True)
         self.setBar(self._bar)
+        self._label = QLabel(self)
+        hint = QStyle.StyleHint.SH_ProgressDialog_TextLabelAlignment  # as QProgressDialog's own
+        self._label.setAlignment(Qt.AlignmentFlag(self.style().styleHint(hint, None, self)))
+        self.setLabel(self._label)
         self.canceled.disconnect()  # not QProgressDialog.cancel(): it hides the dialog
         if stage.cancellable:
             self.setCancelButton(QPushButton("Cancel", self))
@@ -94,16 +113,36 @@ class StageProgressDialog(QProgressDialog):
     ) -> None:
         """Show ``done`` of ``total`` in the stage's unit (cheap: called on every tick)."""
         value, maximum = scaled(done, total)
-        if self._bar.maximum() != maximum:
-            self._bar.setRange(0, maximum)
-        if maximum and self._bar.value() != value:
-            self._bar.setValue(value)
+        if self._bar.maximum() != maximum or (maximum and self._bar.value() != value):
+            self._set_bar(value, maximum)
         text = stage_label(self.stage, done, total, active_workers, eta_seconds)
         if self._cancelling:
             text += "\n" + (CANCELLING_NOTE if self.stage.cancellable else NOT_CANCELLABLE_NOTE)
-        if text != self._text:
-            self._text = text
-            self.setLabelText(text)
+        self._show_text(text)
+
+    def _set_bar(self, value: int, maximum: int) -> None:
+        """Range and value, painted with the next paint event (never a synchronous repaint)."""
+        self._bar.setUpdatesEnabled(False)  # QProgressBar.setValue calls repaint() otherwise
+        try:
+            if self._bar.maximum() != maximum:
+                self._bar.setRange(0, maximum)
+            if maximum:
+                self._bar.setValue(value)
+        finally:
+            self._bar.setUpdatesEnabled(True)  # schedules one update()
+
+    def _show_text(self, text: str) -> None:
+        """Show ``text``; lay the dialog out again only if it needs more room than before."""
+        if text == self._text:
+            return
+        self._text = text
+        lines = text.split("\n")
+        room = (len(lines), max(len(line) for line in lines))
+        if room[0] > self._room[0] or room[1] > self._room[1]:
+            self._room = (max(room[0], self._room[0]), max(room[1], self._room[1]))
+            self.setLabelText(text)  # sets the text and grows the dialog to fit it
+        else:
+            self._label.setText(text)
 
     def mark_cancelling(self) -> None:
         """Say that a cancel was asked for, and stop offering it."""
@@ -113,8 +152,11 @@ class StageProgressDialog(QProgressDialog):
         button = self.findChild(QPushButton)
         if button is not None:
             button.setEnabled(False)
-        self._text += "\n" + (CANCELLING_NOTE if self.stage.cancellable else NOT_CANCELLABLE_NOTE)
-        self.setLabelText(self._text)
+        self._show_text(
+            self._text
+            + "\n"
+            + (CANCELLING_NOTE if self.stage.cancellable else NOT_CANCELLABLE_NOTE)
+        )
 
     def finish(self) -> None:
         """Close for good: stop the show timer, hide, and delete later."""

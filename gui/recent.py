@@ -12,9 +12,14 @@ from pathlib import Path
 
 from PyQt6.QtCore import QSettings
 
-__all__ = ["RECENT_KEY", "RecentDatasets"]
+__all__ = ["RECENT_KEY", "RecentDatasets", "existing"]
 
 RECENT_KEY = "recent_datasets"
+
+
+def existing(paths: list[str]) -> list[bool]:
+    """Whether each path is still a folder (file access: call it off the GUI thread)."""
+    return [Path(p).is_dir() for p in paths]
 
 
 def _save(file_name: str, file_format: QSettings.Format, paths: list[str]) -> None:

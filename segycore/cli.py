@@ -138,6 +138,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         rate_limit=args.rate_limit,
         header_fields=tuple(args.header_field or ()),
         geometry_keys=_geometry_keys(args),
+        scheduler=args.scheduler,
     )
     result = _run_job(start_import(config), args.quiet)
     if not args.quiet:
@@ -163,6 +164,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         rate_limit=args.rate_limit,
         sort=args.sort or (),
         select=tuple(args.select or ()),
+        scheduler=args.scheduler,
     )
     result = _run_job(start_export(config), args.quiet)
     if not args.quiet:
@@ -290,6 +292,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _add_scheduler(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the parallel stage on the dask.distributed cluster of this scheduler "
+        "(tcp://host:port; needs the dask extra and a filesystem shared at the same path)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="segycore", description="Parallel, byte-exact SEG-Y import and export."
@@ -319,6 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(TYPE: int8, int16, int32, int64, uint8, uint16, uint32, float32, ibm32); repeatable",
     )
     _add_geometry_options(p)
+    _add_scheduler(p)
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser(
@@ -378,6 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing destination")
     p.add_argument("--rate-limit", type=float, metavar="MB/S", help="cap the job's I/O rate")
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
+    _add_scheduler(p)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("info", help="describe a SEG-Y file or a dataset")

@@ -130,6 +130,7 @@ class Dataset:
         self._check_header_rows()
         self._indexes: dict[str, ensembles.EnsembleIndex] = {}
         self._custom: tuple[CustomField, ...] | None = None
+        self._ensemble_keys = self._find_ensemble_keys()
         self._geometry: Geometry | object | None = _UNREAD
 
     def _check_header_rows(self) -> None:
@@ -174,7 +175,11 @@ class Dataset:
 
     @property
     def ensemble_keys(self) -> list[str]:
-        """Every indexed key: the import's keys first, then any added later."""
+        """Every indexed key: the import's keys first, then any added later (as found
+        when the dataset was opened: reading this property touches no file)."""
+        return list(self._ensemble_keys)
+
+    def _find_ensemble_keys(self) -> list[str]:
         keys = list(self.metadata.get("ensemble_keys", []))
         index_dir = self.path / INDEX_DIR
         if index_dir.is_dir():
@@ -399,6 +404,7 @@ class Dataset:
         if stale or geometry_keys:
             staging = staging_path(self.path / INDEX_DIR, "build")
             rebuild_in_place(self.path, self.metadata, stale, geometry_keys, staging)
+            self._ensemble_keys = self._find_ensemble_keys()
             self._indexes.clear()
             self._geometry = _UNREAD
 

@@ -28,6 +28,7 @@ from ..storage.staging import (
     remove_path,
     staging_path,
 )
+from .cluster import check_scheduler_option, cluster_backend
 from .coordinator import Coordinator
 from .options import (
     CHUNK_BYTES,
@@ -88,6 +89,9 @@ class ExportConfig:
         list; custom fields too); see :mod:`segycore.pipeline.selection`.
     select
         Write only traces with every ``KEY=LO:HI`` (inclusive) true.
+    scheduler
+        ``tcp://host:port`` of a dask.distributed scheduler: run the parallel stage on
+        its cluster (:mod:`segycore.pipeline.cluster`); default the worker threads.
     """
 
     dataset: Path | str
@@ -103,10 +107,14 @@ class ExportConfig:
     rate_limit: float | None = None
     sort: str | Sequence[str | int] = ()
     select: Sequence[str] = ()
+    scheduler: str | None = None
 
     def __post_init__(self) -> None:
         check_job_options(self.workers, self.endian, self.chunk_bytes, self.rate_limit)
         check_selection(self.sort, self.select)
+        check_scheduler_option(self.scheduler)
+        if self.scheduler and self.segments:
+            raise SegyError("segments are not used on a cluster: each task writes its slice")
         if self.format_code is not None:
             check_sample_format(self.format_code)
         check_merge_method(self.merge_method)
@@ -160,6 +168,7 @@ class ParallelExportCoordinator(Coordinator):
     kind = "export"
 
     def __init__(self, config: ExportConfig, backend: Backend | None = None) -> None:
+        backend = backend or cluster_backend(config.scheduler, config.rate_limit)
         super().__init__(config.rate_limit, backend)
         self.config = config
         self.dataset: Dataset = open_dataset(config.dataset)

@@ -31,6 +31,7 @@ from ..storage.staging import (
     publish,
     staging_path,
 )
+from .cluster import check_scheduler_option, cluster_backend
 from .coordinator import Coordinator
 from .options import CHUNK_BYTES, check_job_options, default_workers
 from .reporting import StageReporter
@@ -73,6 +74,9 @@ class ImportConfig:
     geometry_keys
         The (inline, crossline, offset) fields the survey grid is detected from (names
         or byte positions, as segyio's ``iline=``/``xline=``); None: no geometry.
+    scheduler
+        ``tcp://host:port`` of a dask.distributed scheduler: run the parallel stage on
+        its cluster (:mod:`segycore.pipeline.cluster`); default the worker threads.
     """
 
     source: Path | str
@@ -85,9 +89,11 @@ class ImportConfig:
     rate_limit: float | None = None
     header_fields: Sequence[str] = ()
     geometry_keys: Sequence[str | int] | None = ("inline", "crossline", "offset")
+    scheduler: str | None = None
 
     def __post_init__(self) -> None:
         check_job_options(self.workers, self.endian, self.chunk_bytes, self.rate_limit)
+        check_scheduler_option(self.scheduler)
         custom = parse_header_fields(self.header_fields)
         resolve_columns(self.ensemble_keys, custom, "ensemble keys")
         geometry = self.geometry_keys
@@ -136,6 +142,7 @@ class ParallelImportCoordinator(Coordinator):
     kind = "import"
 
     def __init__(self, config: ImportConfig, backend: Backend | None = None) -> None:
+        backend = backend or cluster_backend(config.scheduler, config.rate_limit)
         super().__init__(config.rate_limit, backend)
         self.config = config
         self.source = Path(config.source)

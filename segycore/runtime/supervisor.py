@@ -33,6 +33,7 @@ from ..pipeline.options import config_from_data
 from ..pipeline.stages import ParallelProgress, Stage
 from ..pipeline.workers import WorkerStatus
 from ..storage.capabilities import arm_parent_death_signal
+from .priority import apply_job_priority, threads_started
 from .progress import ProgressBlock
 from .registry import job_kind
 
@@ -88,6 +89,7 @@ class _Watcher(threading.Thread):
                 orphan = True
                 self.orphaned()
             self.block.beat()
+            threads_started()  # lower threads started since the last beat (priority.py)
             if self.block.cancel_requested():
                 self.request_cancel()
             self._halt.wait(HEARTBEAT_SECONDS)
@@ -161,6 +163,7 @@ def supervisor_main(block_name: str, kind: str, config: Any, parent_pid: int) ->
 def main() -> int:
     """``python -m segycore.runtime.supervisor``: read the job request from stdin, run it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the front end, which cancels
+    apply_job_priority()  # SEGYCORE_PRIORITY, default low: the job yields to its front end
     try:
         request = json.loads(sys.stdin.read())
         block, kind = str(request["block"]), str(request["kind"])

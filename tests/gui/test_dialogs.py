@@ -9,7 +9,7 @@ import pytest
 from PyQt6.QtWidgets import QDialogButtonBox
 
 from segycore import ImportConfig, ParallelImportCoordinator
-from segycore_gui.export_dialog import ExportDialog
+from segycore_gui.export_dialog import CHECKING, ExportDialog
 from segycore_gui.import_dialog import ImportDialog
 from tests.helpers import segy_data
 
@@ -66,6 +66,8 @@ def test_export_dialog_defaults_to_the_source_format(qtbot, survey: Path, tmp_pa
     ParallelImportCoordinator(ImportConfig(survey, dataset, workers=1)).run()
     dialog = ExportDialog(dataset=dataset)
     qtbot.addWidget(dialog)
+    assert dialog.summary.text() == CHECKING and not _ok_enabled(dialog)  # read off-thread
+    qtbot.waitUntil(lambda: dialog.source_format is not None, timeout=10_000)
     assert "192 traces x 200 samples, format 1" in dialog.summary.text()
     assert _ok_enabled(dialog)
     options = dialog.options()
@@ -75,6 +77,7 @@ def test_export_dialog_defaults_to_the_source_format(qtbot, survey: Path, tmp_pa
     dialog.byte_order.setCurrentIndex(dialog.byte_order.findData("little"))
     assert dialog.options()["format_code"] == 5
     assert dialog.options()["endian"] == "little"
-    dialog.set_dataset(tmp_path / "missing")
+    with qtbot.waitSignal(dialog.checked, timeout=10_000):
+        dialog.set_dataset(tmp_path / "missing")
     assert not _ok_enabled(dialog)
     assert "not a segycore dataset" in dialog.summary.text()

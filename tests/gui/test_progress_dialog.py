@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import QPushButton, QWidget
+from PyQt6.QtCore import QEvent, QObject, QSize, Qt
+from PyQt6.QtWidgets import QLabel, QProgressBar, QPushButton, QWidget
 
 from segycore.pipeline.stages import EXPORT_STAGES, IMPORT_STAGES, stage_label
 from segycore_gui.progress_dialog import INT_RANGE, StageProgressDialog, scaled
@@ -96,3 +96,55 @@ def test_dialog_appears_only_after_the_minimum_duration(qtbot, parent: QWidget) 
     qtbot.wait(200)
     assert shown == [False]  # deleted without ever having appeared
     slow.finish()
+
+
+class _PaintCounter(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.paints = 0
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            self.paints += 1
+        return False
+
+
+def test_a_tick_never_repaints_synchronously(qtbot, parent: QWidget) -> None:
+    dialog = StageProgressDialog(IMPORT_STAGES[0], parent, minimum_duration=0)
+    qtbot.waitUntil(dialog.isVisible, timeout=2000)
+    dialog.show_progress(1, 1000, 2, 10)
+    qtbot.wait(50)
+    bar = dialog.findChild(QProgressBar)
+    counter = _PaintCounter()
+    bar.installEventFilter(counter)
+    dialog.show_progress(500, 1000, 2, 9)  # QProgressBar.setValue alone would repaint() here
+    assert dialog.value() == 500 and counter.paints == 0
+    qtbot.waitUntil(lambda: counter.paints > 0, timeout=2000)  # with the next paint event
+    bar.removeEventFilter(counter)
+    dialog.finish()
+
+
+class _CountingDialog(StageProgressDialog):
+    """Counts size-hint computations: QProgressDialog.setLabelText makes one per call."""
+
+    hints = 0
+
+    def sizeHint(self) -> QSize:
+        self.hints += 1
+        return super().sizeHint()
+
+
+def test_the_dialog_is_laid_out_only_when_its_text_needs_room(qtbot, parent: QWidget) -> None:
+    dialog = _CountingDialog(IMPORT_STAGES[0], parent, minimum_duration=0)
+    qtbot.waitUntil(dialog.isVisible, timeout=2000)
+    label = dialog.findChild(QLabel)
+    dialog.show_progress(100_000, 900_000, 2, 59)
+    before = dialog.hints
+    for done in range(100_001, 100_300):  # the text changes, its width does not
+        dialog.show_progress(done, 900_000, 2, 59)
+        assert label.text() == dialog.label_text
+    assert dialog.hints == before
+    dialog.show_progress(100_300, 900_000, 12, 3599)  # more room: laid out once
+    assert dialog.hints > before
+    assert dialog.size().expandedTo(dialog.sizeHint()) == dialog.size()
+    dialog.finish()

@@ -26,3 +26,16 @@ def test_recent_datasets_are_saved_for_the_next_start(qtbot, tmp_path: Path) -> 
     qtbot.waitUntil(saved, timeout=5000)  # written by a background thread
     again = RecentDatasets(QSettings(ini, QSettings.Format.IniFormat), limit=3)
     assert again.paths == expected
+
+
+def test_recent_menu_greys_out_datasets_that_are_gone(qtbot, window, tmp_path: Path) -> None:
+    there, gone = tmp_path / "there.dataset", tmp_path / "gone.dataset"
+    there.mkdir()
+    window.recent.add(gone)
+    window.recent.add(there)
+    window._rebuild_recent_menu()
+    actions = {a.text(): a for a in window.recent_menu.actions()}
+    assert set(actions) == {str(there), str(gone)}
+    qtbot.waitUntil(lambda: not actions[str(gone)].isEnabled(), timeout=5000)  # checked off-thread
+    assert actions[str(there)].isEnabled()
+    assert actions[str(gone)].toolTip() == "no longer there"

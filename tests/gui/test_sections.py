@@ -35,8 +35,10 @@ def test_spread_out_cdp_gathers_show_every_trace(qtbot, shots: Path) -> None:
     ds = open_dataset(shots)
     with qtbot.waitSignal(panel.loaded, timeout=5000):
         panel.set_dataset(ds)
-    panel.key_box.setCurrentText("cdp")
     table = ds.ensembles("cdp").to_pydict()
+    panel.key_box.setCurrentText("cdp")  # listed in the background
+    rows = len(table["value"])
+    qtbot.waitUntil(lambda: panel.gather_view.ensemble_count == rows, timeout=5000)
     row = next(i for i, f in enumerate(table["first_trace"]) if f is None)  # spread out
     value = table["value"][row]
     assert panel.ensemble_model.data(panel.ensemble_model.index(row, 1)) == (
@@ -136,9 +138,12 @@ def test_add_index_runs_the_index_job_and_reopens_the_dataset(
     destination = _import(survey, tmp_path / "plain.dataset")
     assert not window.index_action.isEnabled()
     with qtbot.waitSignal(window.panel.loaded, timeout=5000):
-        assert window.open_dataset(destination)
+        window.open_dataset(destination)  # opens in the background
     assert window.index_action.isEnabled()
-    dialog = show_index_dialog(window)
+    dialogs = []
+    show_index_dialog(window, dialogs.append)  # the dataset's fields are read off-thread
+    qtbot.waitUntil(lambda: bool(dialogs), timeout=5000)
+    dialog = dialogs[0]
     dialog.check("cdp", "offset")
     dialog.geometry.setChecked(False)
     assert dialog.options() == {"ensemble_keys": ["cdp", "offset"], "geometry_keys": None}
@@ -156,7 +161,9 @@ def test_add_index_runs_the_index_job_and_reopens_the_dataset(
     keys = [panel.key_box.itemText(i) for i in range(panel.key_box.count())]
     assert keys == ["field_record", "cdp", "offset"]
     ds = open_dataset(destination)
-    panel.key_box.setCurrentText("cdp")
+    panel.key_box.setCurrentText("cdp")  # listed in the background
+    rows = ds.ensembles("cdp").num_rows
+    qtbot.waitUntil(lambda: panel.gather_view.ensemble_count == rows, timeout=5000)
     row = next(i for i, f in enumerate(ds.ensembles("cdp").to_pydict()["first_trace"]) if f is None)
     panel.gather_view.show_ensemble(row)
     view = panel.gather_view

@@ -84,6 +84,8 @@ def test_clip_and_gain_set_symmetric_levels(qtbot, panel: DatasetPanel) -> None:
 
 def test_switching_key_lists_its_ensembles(qtbot, panel: DatasetPanel) -> None:
     panel.key_box.setCurrentText("cdp")
+    expected = panel.dataset.ensembles("cdp").num_rows
+    qtbot.waitUntil(lambda: panel.ensemble_model.rowCount() == expected, timeout=5000)
     assert panel.ensemble_model.rowCount() == panel.dataset.ensembles("cdp").num_rows
     assert panel.gather_view.ensemble_count == panel.ensemble_model.rowCount()
 
