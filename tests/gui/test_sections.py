@@ -184,3 +184,40 @@ def test_add_index_with_a_bad_key_reports_and_changes_nothing(
     state, info = finished.args
     assert state == "failed" and "unknown trace header field" in info["error"]
     assert sorted(p.name for p in (destination / "index").iterdir()) == before
+
+
+def test_sections_and_add_index_never_touch_a_file_on_the_gui_thread(
+    qtbot, window, tmp_path: Path
+) -> None:
+    from segycore_gui.index_action import show_index_dialog
+    from tests.gui.file_access import FileAccessRecorder
+    from tests.gui.support import JOB_TIMEOUT_MS
+
+    destination = _import(segy_data("small-ps.sgy"), tmp_path / "ps.dataset")
+    panel = window.panel
+    with FileAccessRecorder([tmp_path]) as recorder:
+        with qtbot.waitSignal(panel.section_view.available, timeout=5000):
+            window.open_dataset(destination)
+        view = panel.section_view
+        qtbot.waitUntil(lambda: view.section is not None, timeout=5000)
+        for mode, number in (("Crossline", 2), ("Time slice", 3), ("Inline", 1)):
+            with qtbot.waitSignal(view.sectionShown, timeout=5000):
+                view.show_line(mode, number)
+        view.display_box.setCurrentText("Both")
+        qtbot.waitUntil(lambda: view.wiggle.item.arrays is not None, timeout=5000)
+        dialogs = []
+        show_index_dialog(window, dialogs.append)
+        qtbot.waitUntil(lambda: bool(dialogs), timeout=5000)
+        dialogs[0].check("cdp")
+        with (
+            qtbot.waitSignal(panel.loaded, timeout=JOB_TIMEOUT_MS),
+            qtbot.waitSignal(window.jobFinished, timeout=JOB_TIMEOUT_MS) as finished,
+        ):
+            dialogs[0].accept()
+        panel.key_box.setCurrentText("cdp")
+        qtbot.waitUntil(lambda: panel.gather_view.gather is not None, timeout=5000)
+        qtbot.wait(100)
+    assert finished.args[0] == "done", finished.args
+    assert recorder.on_gui_thread == [], recorder.on_gui_thread
+    names = {Path(a.path).name for a in recorder.elsewhere}
+    assert {"trace_map.npy", "geometry.json", "traces.npy"} <= names
