@@ -144,3 +144,20 @@ def test_shared_cube_reordered_crossline_major(tmp_path) -> None:
         assert f.sorting == segyio.TraceSortingFormat.CROSSLINE_SORTING
         for number in g.xlines:
             np.testing.assert_array_equal(f.xline[number], g.xline[number])
+
+
+def test_sorted_export_on_a_local_cluster_equals_the_threads(shots, tmp_path) -> None:
+    distributed = pytest.importorskip("distributed")
+    dataset = shots[1]
+    threads = _export(dataset, tmp_path / "threads.sgy", sort="CDP,offset", select=["cdp=3:20"])
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address="127.0.0.1:0",
+        silence_logs=50,
+    ) as lc:  # fmt: skip
+        config = ExportConfig(
+            dataset, tmp_path / "cluster.sgy", sort="CDP,offset", select=["cdp=3:20"],
+            scheduler=lc.scheduler_address, chunk_bytes=4096,
+        )  # fmt: skip
+        ParallelExportCoordinator(config).run()
+    assert (tmp_path / "cluster.sgy").read_bytes() == threads.read_bytes()
+    assert_no_staging(tmp_path)
