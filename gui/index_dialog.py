@@ -7,10 +7,7 @@ from typing import Any
 
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
     QDialog,
-    QFormLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -21,11 +18,10 @@ from PyQt6.QtWidgets import (
 from segycore.dataset.dataset import Dataset
 from segycore.format.spec import TRACE_FIELDS
 
+from .geometry_options import GeometryOptions
 from .widgets import ok_cancel_buttons
 
 __all__ = ["IndexChoices", "IndexDialog"]
-
-GEOMETRY_DEFAULTS = ("inline", "crossline", "offset")
 
 
 @dataclass(frozen=True)
@@ -65,25 +61,13 @@ class IndexDialog(QDialog):
             item.setCheckState(Qt.CheckState.Unchecked)
             self.fields.addItem(item)
         self.fields.itemChanged.connect(self._update_ok)
-        self.geometry = QCheckBox("Detect the survey geometry (inline / crossline / offset)")
-        self.geometry.setChecked(not choices.has_geometry)
+        self.geometry_options = GeometryOptions(names, detect=not choices.has_geometry)
+        self.geometry = self.geometry_options.detect
         self.geometry.toggled.connect(self._update_ok)
-        self.geometry_boxes = []
-        form = QFormLayout()
-        for label, default in zip(
-            ("Inline", "Crossline", "Offset"), GEOMETRY_DEFAULTS, strict=True
-        ):
-            box = QComboBox()
-            box.setEditable(True)  # a byte position (e.g. 17) works as in segyio's iline=
-            box.addItems(names)
-            box.setCurrentText(default)
-            form.addRow(label, box)
-            self.geometry_boxes.append(box)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(f"Index header fields of <b>{choices.name}</b>:"))
         layout.addWidget(self.fields, 1)
-        layout.addWidget(self.geometry)
-        layout.addLayout(form)
+        layout.addWidget(self.geometry_options)
         self.buttons = ok_cancel_buttons(self, "Build index")
         layout.addWidget(self.buttons)
         self._update_ok()
@@ -104,11 +88,7 @@ class IndexDialog(QDialog):
 
     def options(self) -> dict[str, Any]:
         """``IndexConfig`` keyword arguments."""
-        geometry = None
-        if self.geometry.isChecked():
-            texts = [box.currentText().strip() for box in self.geometry_boxes]
-            geometry = tuple(int(t) if t.isdigit() else t for t in texts)
-        return {"ensemble_keys": self.selected_keys(), "geometry_keys": geometry}
+        return {"ensemble_keys": self.selected_keys(), **self.geometry_options.options()}
 
     def _update_ok(self, *_: object) -> None:
         ok = self.buttons.button(self.buttons.StandardButton.Ok)

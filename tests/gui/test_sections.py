@@ -221,3 +221,38 @@ def test_sections_and_add_index_never_touch_a_file_on_the_gui_thread(
     assert recorder.on_gui_thread == [], recorder.on_gui_thread
     names = {Path(a.path).name for a in recorder.elsewhere}
     assert {"trace_map.npy", "geometry.json", "traces.npy"} <= names
+
+
+def test_import_dialog_custom_fields_and_geometry_bytes(qtbot, window, tmp_path: Path) -> None:
+    from segycore.format.synthetic import write_records
+    from tests.gui.support import JOB_TIMEOUT_MS
+
+    il = np.repeat(np.arange(3, 6), 4).astype(np.int32)
+    xl = np.tile(np.arange(1, 5), 3).astype(np.int32)
+    samples = np.random.default_rng(2).standard_normal((12, 5)).astype(np.float32)
+    source = write_records(
+        tmp_path / "c.sgy", samples, raw_fields={233: ("i4", il), 17: ("i4", xl)}
+    )
+    dialog = window.show_import_dialog(source)
+    qtbot.waitUntil(lambda: dialog.scan is not None, timeout=10_000)
+    dialog.geometry_options.header_fields.setText("il:233:int32, xl:17:int32")
+    dialog.geometry_options.boxes[0].setCurrentText("il")
+    dialog.geometry_options.boxes[1].setCurrentText("17")  # a byte position works too
+    options = dialog.options()
+    assert options["header_fields"] == ("il:233:int32", "xl:17:int32")
+    assert options["geometry_keys"] == ("il", 17, "offset")
+    with qtbot.waitSignal(window.jobFinished, timeout=JOB_TIMEOUT_MS) as finished:
+        dialog.accept()
+    assert finished.args[0] == "done", finished.args
+    ds = open_dataset(source.with_suffix(".dataset"))
+    assert ds.geometry.shape == (3, 4, 1)
+    np.testing.assert_array_equal(ds.inline(4), samples[4:8])
+    np.testing.assert_array_equal(ds.header("il"), il)
+    dialog = window.show_import_dialog(source)
+    qtbot.waitUntil(lambda: dialog.scan is not None, timeout=10_000)
+    dialog.destination_edit.setText(str(tmp_path / "bad.dataset"))
+    dialog.geometry_options.header_fields.setText("il:300:int32")
+    with qtbot.waitSignal(window.jobFinished, timeout=JOB_TIMEOUT_MS) as finished:
+        dialog.accept()
+    assert finished.args[0] == "failed" and "must start at byte" in finished.args[1]["error"]
+    assert not (tmp_path / "bad.dataset").exists()
