@@ -32,8 +32,10 @@ from .cluster import check_scheduler_option, cluster_backend
 from .coordinator import Coordinator
 from .options import (
     CHUNK_BYTES,
+    check_flag,
     check_job_options,
     check_merge_method,
+    check_path,
     check_sample_format,
     default_workers,
 )
@@ -110,6 +112,8 @@ class ExportConfig:
     scheduler: str | None = None
 
     def __post_init__(self) -> None:
+        check_path(self.dataset, "dataset")
+        check_path(self.destination, "destination")
         check_job_options(self.workers, self.endian, self.chunk_bytes, self.rate_limit)
         check_selection(self.sort, self.select)
         check_scheduler_option(self.scheduler)
@@ -117,6 +121,10 @@ class ExportConfig:
             raise SegyError("segments are not used on a cluster: each task writes its slice")
         if self.format_code is not None:
             check_sample_format(self.format_code)
+        if self.textual_header is not None and not isinstance(self.textual_header, str):
+            raise SegyError(f"textual header must be text, got {type(self.textual_header)}")
+        check_flag(self.overwrite, "overwrite")
+        check_flag(self.segments, "segments")
         check_merge_method(self.merge_method)
 
 

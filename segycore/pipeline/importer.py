@@ -33,7 +33,13 @@ from ..storage.staging import (
 )
 from .cluster import check_scheduler_option, cluster_backend
 from .coordinator import Coordinator
-from .options import CHUNK_BYTES, check_job_options, default_workers
+from .options import (
+    CHUNK_BYTES,
+    check_flag,
+    check_job_options,
+    check_path,
+    default_workers,
+)
 from .reporting import StageReporter
 from .stages import IMPORT_STAGES, ParallelProgress, ProgressCallback
 from .tasks import ImportTask, ImportWorkerResult, import_range
@@ -92,6 +98,8 @@ class ImportConfig:
     scheduler: str | None = None
 
     def __post_init__(self) -> None:
+        check_path(self.source, "source")
+        check_path(self.destination, "destination")
         check_job_options(self.workers, self.endian, self.chunk_bytes, self.rate_limit)
         check_scheduler_option(self.scheduler)
         custom = parse_header_fields(self.header_fields)
@@ -99,6 +107,7 @@ class ImportConfig:
         geometry = self.geometry_keys
         if geometry is not None and len(resolve_columns(geometry, custom, "geometry keys")) != 3:
             raise SegyError("geometry keys are three fields: inline, crossline, offset")
+        check_flag(self.overwrite, "overwrite")
 
 
 def header_segments(worker_results: Sequence[ImportWorkerResult]) -> list[Path]:

@@ -22,8 +22,10 @@ __all__ = [
     "CHUNK_BYTES",
     "MAX_WORKERS",
     "check_field_names",
+    "check_flag",
     "check_job_options",
     "check_merge_method",
+    "check_path",
     "check_sample_format",
     "config_from_data",
     "config_to_data",
@@ -64,6 +66,20 @@ def check_job_options(
             raise SegyError(f"rate limit must be a number of MB/s, got {rate_limit!r}")
         if not rate_limit > 0 or rate_limit == float("inf"):
             raise SegyError(f"rate limit must be positive MB/s, got {rate_limit}")
+
+
+def check_path(value: object, what: str) -> None:
+    """Refuse a ``what`` (source, destination ...) that is not a non-empty path."""
+    if isinstance(value, bytes) or not isinstance(value, str | os.PathLike):
+        raise SegyError(f"{what} must be a path, got {value!r}")
+    if not os.fspath(value):
+        raise SegyError(f"{what} must be a path, got an empty one")
+
+
+def check_flag(value: object, what: str) -> None:
+    """Refuse an on/off option that is not ``True`` or ``False``."""
+    if not isinstance(value, bool):
+        raise SegyError(f"{what} must be True or False, got {value!r}")
 
 
 def check_field_names(keys: object) -> tuple[str, ...]:

@@ -37,11 +37,14 @@ def test_shared_options_are_refused_in_both_configs(options: dict, message: str)
         ({"ensemble_keys": ("foo",)}, "unknown trace header field 'foo'"),
         ({"ensemble_keys": ("cdp", 2)}, "unknown trace header field 2"),
         ({"ensemble_keys": None}, "ensemble keys must be a list"),
+        ({"source": None}, "source must be a path, got None"),
+        ({"destination": ""}, "destination must be a path, got an empty one"),
+        ({"overwrite": "yes"}, "overwrite must be True or False"),
     ],
 )
 def test_import_options_are_refused(options: dict, message: str) -> None:
     with pytest.raises(SegyError, match=message):
-        ImportConfig("s.sgy", "d", **options)
+        ImportConfig(**{"source": "s.sgy", "destination": "d", **options})
 
 
 @pytest.mark.parametrize(
@@ -51,11 +54,14 @@ def test_import_options_are_refused(options: dict, message: str) -> None:
         ({"format_code": 4}, r"sample format 4 \(.*\) is not supported"),
         ({"format_code": "5"}, "a sample format code is a whole number"),
         ({"merge_method": "teleport"}, "unknown merge method 'teleport'"),
+        ({"dataset": 5}, "dataset must be a path, got 5"),
+        ({"textual_header": b"C 1"}, "textual header must be text"),
+        ({"segments": 1}, "segments must be True or False"),
     ],
 )
 def test_export_options_are_refused(options: dict, message: str) -> None:
     with pytest.raises(SegyError, match=message):
-        ExportConfig("d", "o.sgy", **options)
+        ExportConfig(**{"dataset": "d", "destination": "o.sgy", **options})
 
 
 def test_valid_options_pass_and_accept_every_field_spelling() -> None:
