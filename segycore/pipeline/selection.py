@@ -278,6 +278,22 @@ def check_selection(sort: object, select: object) -> None:
         parse_select(item)
 
 
+def check_plannable(name: str, trace_samples: object, extra: int, ibm_raw: str) -> None:
+    """Refuse ``--sort``/``--select`` on datasets whose records are not all alike yet:
+    variable-length traces, additional trace headers, raw IBM bytes kept for exactness."""
+    why = (
+        "variable-length traces"
+        if trace_samples is not None
+        else f"{extra} additional trace headers per trace"
+        if extra
+        else "raw IBM sample bytes kept for a byte-exact export"
+        if ibm_raw
+        else ""
+    )
+    if why:
+        raise SegyError(f"{name} has {why}: --sort and --select do not support that yet")
+
+
 def plan_export(
     dataset: Dataset, sort: str | Sequence[str | int] = (), select: Sequence[str] = ()
 ) -> ExportPlan | None:
