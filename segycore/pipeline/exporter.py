@@ -240,7 +240,7 @@ class ParallelExportCoordinator(Coordinator):
         except (OSError, ValueError) as exc:
             raise SegyError(f"{self.dataset.path}: {exc}") from None
         if self.plan is not None:
-            check_plannable(self.dataset.path.name, self.trace_samples, self.extra, self._ibm_raw)
+            check_plannable(self.dataset.path.name, self.trace_samples, self.extra)
 
     def abort(self) -> None:
         """Remove everything this job wrote (a no-op once the file is published).

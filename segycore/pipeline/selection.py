@@ -39,6 +39,7 @@ from ..format import codec
 from ..format.layout import Endian, binary_header_dtype
 from ..format.spec import TRACE_HEADER_SIZE, sample_format
 from ..storage.fileio import open_for_reading, open_for_writing, pread_exact, pwrite_all
+from .ibm_raw import IbmRawRestorer
 from .tasks import ExportTask, _cannot_hold, _damaged, chunk_traces, convert_samples
 from .workers import TaskContext
 
@@ -278,16 +279,14 @@ def check_selection(sort: object, select: object) -> None:
         parse_select(item)
 
 
-def check_plannable(name: str, trace_samples: object, extra: int, ibm_raw: str) -> None:
+def check_plannable(name: str, trace_samples: object, extra: int) -> None:
     """Refuse ``--sort``/``--select`` on datasets whose records are not all alike yet:
-    variable-length traces, additional trace headers, raw IBM bytes kept for exactness."""
+    variable-length traces, additional trace headers."""
     why = (
         "variable-length traces"
         if trace_samples is not None
         else f"{extra} additional trace headers per trace"
         if extra
-        else "raw IBM sample bytes kept for a byte-exact export"
-        if ibm_raw
         else ""
     )
     if why:
@@ -328,6 +327,10 @@ def export_planned(task: PlannedExportTask, ctx: TaskContext) -> Path | None:
     headers = np.empty((chunk, TRACE_HEADER_SIZE), dtype=np.uint8)
     record = np.empty(chunk * trace_size, dtype=np.uint8)
     order = np.load(task.order_path, mmap_mode="r", allow_pickle=False)
+    little = task.endian == "little"
+    restorer = (
+        IbmRawRestorer(Path(task.ibm_raw_dir), task.n_samples, little) if task.ibm_raw_dir else None
+    )
     with contextlib.ExitStack() as stack:
         fd = open_for_reading(task.traces_path)
         stack.callback(os.close, fd)
@@ -341,13 +344,17 @@ def export_planned(task: PlannedExportTask, ctx: TaskContext) -> Path | None:
             read_planned(planned, fd, task.traces_offset, hfd, samples[:n], headers[:n], _damaged)
             values = np.ascontiguousarray(convert_samples(samples[:n], fmt, first))
             nbytes = n * trace_size
-            little = task.endian == "little"
             bad = codec.encode_records(headers[:n], values, fmt.code, little, record[:nbytes])
             if bad != -1:
                 trace, sample = divmod(bad, task.n_samples)
                 raise UnrepresentableValueError(
                     _cannot_hold(fmt, values[trace, sample], int(planned[trace]), sample)
                 )
+            if restorer is not None:  # raw IBM bytes of the traces kept at import
+                kept = np.flatnonzero(np.isin(planned, restorer.traces))
+                for t in kept:
+                    row = record[t * trace_size : (t + 1) * trace_size]
+                    restorer.restore(row, values[t : t + 1], int(planned[t]), 1)
             pwrite_all(out, memoryview(record[:nbytes]), task.output_base + first * trace_size)
             ctx.advance(n, nbytes)
     return Path(task.output) if task.new_file else None

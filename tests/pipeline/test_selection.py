@@ -117,11 +117,10 @@ def test_binary_header_fields_updated_only_where_wrong(dataset) -> None:
 def test_datasets_with_unlike_records_are_refused_before_anything_is_written() -> None:
     from segycore.pipeline.selection import check_plannable
 
-    check_plannable("ds", None, 0, "")
+    check_plannable("ds", None, 0)
     for args, why in (
-        ((np.array([3, 4]), 0, ""), "variable-length traces"),
-        ((None, 2, ""), "2 additional trace headers"),
-        ((None, 0, "/x/ibm_raw"), "raw IBM sample bytes"),
+        ((np.array([3, 4]), 0), "variable-length traces"),
+        ((None, 2), "2 additional trace headers"),
     ):
         with pytest.raises(SegyError, match=why):
             check_plannable("ds", *args)

@@ -161,3 +161,21 @@ def test_sorted_export_on_a_local_cluster_equals_the_threads(shots, tmp_path) ->
         ParallelExportCoordinator(config).run()
     assert (tmp_path / "cluster.sgy").read_bytes() == threads.read_bytes()
     assert_no_staging(tmp_path)
+
+
+def test_sorted_export_writes_kept_raw_ibm_bytes_back(tmp_path) -> None:
+    source = write_survey(tmp_path / "odd.sgy", 3, 8, 6)  # IBM floats
+    data = bytearray(source.read_bytes())
+    size = 240 + 6 * 4
+    for trace, word in ((2, 0x4100_0123), (13, 0x4100_0000), (20, 0xC200_0000)):
+        at = 3600 + trace * size + 240 + 4  # the second sample: unnormalised / odd zeros
+        data[at : at + 4] = word.to_bytes(4, "big")
+    source.write_bytes(bytes(data))
+    ParallelImportCoordinator(ImportConfig(source, tmp_path / "ds", workers=2)).run()
+    assert (tmp_path / "ds" / "ibm_raw").is_dir()  # the import kept those traces' bytes
+    out = _export(tmp_path / "ds", tmp_path / "sorted.sgy", sort="cdp,offset")
+    with segyio.open(source, ignore_geometry=True) as f:
+        cdp = f.attributes(segyio.TraceField.CDP)[:]
+        offset = f.attributes(segyio.TraceField.offset)[:]
+    expected = sorted(range(len(cdp)), key=lambda t: (cdp[t], offset[t]))
+    np.testing.assert_array_equal(records(out, 6), records(source, 6)[expected])
