@@ -11,8 +11,9 @@ NATIVE = Path(__file__).parent / "native"
 #: native/<name>.pyx -> the package its extension module belongs to.
 PACKAGE_OF = {
     "_convert": "segycore.format",
-    "_fields": "segycore.format",
+    "_header_columns": "segycore.format",
     "_merge": "segycore.storage",
+    "_index": "segycore.dataset",
 }
 
 extensions = [

@@ -10,7 +10,7 @@ the raw headers and one byte-swapping ``astype`` per field (``headers_to_table``
 contender decodes row by row in one pass into a (fields, traces) array per width, so
 each column is contiguous, and in tiles of 64 headers (field by field within a tile, so
 the tile stays in L1); the Cython contender is the tiled loop compiled ahead of time
-(``native/_fields.pyx``, what ``headers_to_table`` now uses). All run on the same raw
+(``native/_header_columns.pyx``, what ``headers_to_table`` now uses). All run on the same raw
 headers, alternating round by round; the figure is the median. Also measured, each in a
 fresh interpreter: what using Numba costs a process before its first call (``import
 numba``; loading the kernel from its ``cache=True`` cache; compiling it when the cache is

@@ -27,8 +27,9 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from .format.spec import SAMPLE_FORMATS, TRACE_FIELDS, resolve_trace_field
     from .pipeline.exporter import ExportConfig, ExportResult, ParallelExportCoordinator
     from .pipeline.importer import ImportConfig, ImportResult, ParallelImportCoordinator
+    from .pipeline.indexer import INDEX_STAGES, IndexConfig, IndexCoordinator, IndexResult
     from .pipeline.stages import EXPORT_STAGES, IMPORT_STAGES, ParallelProgress
-    from .runtime.jobs import Job, start_export, start_import, start_job
+    from .runtime.jobs import Job, start_export, start_import, start_index, start_job
 
 __version__ = "0.1.0"
 
@@ -47,18 +48,24 @@ _LAZY: dict[str, str] = {
     "ImportConfig": ".pipeline.importer",
     "ImportResult": ".pipeline.importer",
     "ParallelImportCoordinator": ".pipeline.importer",
+    "INDEX_STAGES": ".pipeline.indexer",
+    "IndexConfig": ".pipeline.indexer",
+    "IndexCoordinator": ".pipeline.indexer",
+    "IndexResult": ".pipeline.indexer",
     "EXPORT_STAGES": ".pipeline.stages",
     "IMPORT_STAGES": ".pipeline.stages",
     "ParallelProgress": ".pipeline.stages",
     "Job": ".runtime.jobs",
     "start_export": ".runtime.jobs",
     "start_import": ".runtime.jobs",
+    "start_index": ".runtime.jobs",
     "start_job": ".runtime.jobs",
 }
 
 __all__ = [
     "EXPORT_STAGES",
     "IMPORT_STAGES",
+    "INDEX_STAGES",
     "SAMPLE_FORMATS",
     "TRACE_FIELDS",
     "Dataset",
@@ -66,6 +73,9 @@ __all__ = [
     "ExportResult",
     "ImportConfig",
     "ImportResult",
+    "IndexConfig",
+    "IndexCoordinator",
+    "IndexResult",
     "Job",
     "JobCancelled",
     "ParallelExportCoordinator",
@@ -82,6 +92,7 @@ __all__ = [
     "resolve_trace_field",
     "start_export",
     "start_import",
+    "start_index",
     "start_job",
 ]
 

@@ -6,7 +6,7 @@ and dataset samples (import), :func:`encode_records` does the inverse (export). 
 ``segycore.format._convert`` without the GIL; this module turns bad arguments into one clear
 ``ValueError`` and accepts any contiguous buffer (bytes, bytearray, mmap, numpy array).
 :func:`header_columns` decodes the standard trace-header fields of many headers at once
-(``segycore.format._fields``).
+(``segycore.format._header_columns``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import mmap
 
 import numpy as np
 
-from . import _convert, _fields
+from . import _convert, _header_columns
 from .spec import TRACE_FIELDS, TRACE_HEADER_SIZE, SampleFormat, TraceField, sample_format
 
 __all__ = [
@@ -148,7 +148,7 @@ def header_columns(
     offsets2, offsets4 = _field_offsets(fields, 2), _field_offsets(fields, 4)
     out2 = np.empty((offsets2.size, raw.shape[0]), np.int16)
     out4 = np.empty((offsets4.size, raw.shape[0]), np.int32)
-    _fields.decode_fields(
+    _header_columns.decode_fields(
         raw, offsets2, offsets4, _check_bool(little_endian, "little_endian"), out2, out4
     )
     rows2, rows4 = iter(out2), iter(out4)

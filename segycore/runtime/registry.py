@@ -95,9 +95,19 @@ def _export_kind() -> JobKind:
     return JobKind("export", ExportConfig, ParallelExportCoordinator, EXPORT_STAGES)
 
 
+def _index_kind() -> JobKind:
+    from ..pipeline.indexer import INDEX_STAGES, IndexConfig, IndexCoordinator
+
+    return JobKind("index", IndexConfig, IndexCoordinator, INDEX_STAGES)
+
+
 #: segycore's own job kinds, each loaded on its first use: a job's front end and
 #: supervisor import only that job's coordinator (numpy, pyarrow and the rest).
-_BUILTIN: dict[str, Callable[[], JobKind]] = {"import": _import_kind, "export": _export_kind}
+_BUILTIN: dict[str, Callable[[], JobKind]] = {
+    "import": _import_kind,
+    "export": _export_kind,
+    "index": _index_kind,
+}
 _loaded: set[str] = set()
 
 

@@ -1,96 +1,84 @@
-"""The one-pass header-field kernel (``_fields`` / ``codec.header_columns``) against
-numpy's structured-dtype casts, and its argument checks."""
+"""Custom header fields: parsing, decoding against numpy's own reading of the bytes, writing
+back only where a value changed."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from segycore.dataset.headers import headers_to_table
-from segycore.format import _fields, codec
-from segycore.format.layout import trace_header_dtype
-from segycore.format.spec import TRACE_FIELDS, TRACE_HEADER_SIZE
-
-ENDIANS = ["big", "little"]
-
-
-def numpy_columns(raw: np.ndarray, endian: str) -> list[np.ndarray]:
-    records = raw.reshape(-1).view(trace_header_dtype(endian))
-    return [records[f.name].astype(f.dtype) for f in TRACE_FIELDS]
-
-
-# 0 and 1 headers, a partial tile, several tiles plus a tail
-@pytest.mark.parametrize("n", [0, 1, 63, 64, 1000])
-@pytest.mark.parametrize("endian", ENDIANS)
-def test_columns_match_numpy(n: int, endian: str) -> None:
-    raw = np.random.default_rng(n).integers(0, 256, (n, TRACE_HEADER_SIZE), dtype=np.uint8)
-    raw[: n // 2, :8] = 0xFF  # extremes too: -1 and int min/max patterns
-    raw[n // 2 :, :4] = [0x80, 0, 0, 0] if endian == "big" else [0, 0, 0, 0x80]
-    got = codec.header_columns(raw, endian == "little")
-    expected = numpy_columns(raw, endian)
-    assert len(got) == len(TRACE_FIELDS)
-    for field, column, reference in zip(TRACE_FIELDS, got, expected, strict=True):
-        assert column.dtype == field.dtype, field.name
-        assert column.flags.c_contiguous
-        np.testing.assert_array_equal(column, reference, err_msg=field.name)
-
-
-@pytest.mark.parametrize("endian", ENDIANS)
-def test_headers_to_table_still_decodes_every_field(endian: str) -> None:
-    raw = np.random.default_rng(5).integers(0, 256, (300, TRACE_HEADER_SIZE), dtype=np.uint8)
-    table = headers_to_table(raw, endian)
-    for field, reference in zip(TRACE_FIELDS, numpy_columns(raw, endian), strict=True):
-        np.testing.assert_array_equal(table.column(field.name).to_numpy(), reference)
-
-
-def _args(n: int = 4) -> dict[str, object]:
-    offsets2 = np.array([0, 238], np.int64)
-    offsets4 = np.array([4, 236], np.int64)
-    return {
-        "raw": np.zeros((n, TRACE_HEADER_SIZE), np.uint8),
-        "offsets2": offsets2,
-        "offsets4": offsets4,
-        "little_endian": False,
-        "out2": np.zeros((2, n), np.int16),
-        "out4": np.zeros((2, n), np.int32),
-    }
+from segycore.dataset.headers import custom_fields_of, headers_to_table, table_to_headers
+from segycore.errors import SegyError
+from segycore.format.fields import FIELD_TYPES, parse_header_field, parse_header_fields
+from segycore.format.reference import float32_to_ibm_reference
 
 
 @pytest.mark.parametrize(
-    ("change", "message"),
+    ("spec", "message"),
     [
-        ({"offsets2": np.array([0, 239], np.int64)}, "offsets2 must lie within"),
-        ({"offsets4": np.array([0, 237], np.int64)}, "offsets4 must lie within"),
-        ({"offsets4": np.array([-1, 0], np.int64)}, "offsets4 must lie within"),
-        ({"offsets2": np.array([0], np.int32)}, "offsets2 must be a 1-d int64"),
-        ({"out2": np.zeros((2, 5), np.int16)}, "out2 must have shape"),
-        ({"out4": np.zeros((1, 4), np.int32)}, "out4 must have shape"),
-        ({"out4": np.zeros((2, 4), np.int64)}, "out4 must be a 2-d int32"),
-        ({"out2": np.zeros((4, 2), np.int16).T}, "out2 must be C-contiguous"),
-        ({"raw": np.zeros((4, 480), np.uint8)[:, ::2]}, "raw must be C-contiguous"),
-        ({"raw": b"\0" * 960}, "raw must be a numpy array"),
+        ("iline", "NAME:BYTE:TYPE"),
+        ("iline:17", "NAME:BYTE:TYPE"),
+        ("iline:17:int32:x", "NAME:BYTE:TYPE"),
+        ("1abc:17:int32", "identifier"),
+        ("iline:x:int32", "BYTE must be a number"),
+        ("iline:17:int128", "unknown TYPE 'int128'"),
+        ("iline:238:int32", "must start at byte 1..237"),
+        ("iline:0:int8", "must start at byte 1..240"),
+        ("cdp:17:int32", "already a standard field"),
+        ("FieldRecord:17:int32", "already a standard field"),
+        ("raw_header:1:int8", "already a standard field"),
     ],
 )
-def test_bad_arguments_are_refused_before_writing(change: dict, message: str) -> None:
-    args = {**_args(), **change}
-    sentinel2, sentinel4 = args["out2"].copy(), args["out4"].copy()
-    with pytest.raises(ValueError, match=message):
-        _fields.decode_fields(**args)
-    np.testing.assert_array_equal(args["out2"], sentinel2)
-    np.testing.assert_array_equal(args["out4"], sentinel4)
+def test_malformed_specs_are_one_clear_error(spec: str, message: str) -> None:
+    with pytest.raises(SegyError, match=message):
+        parse_header_field(spec)
 
 
-def test_read_only_output_is_refused() -> None:
-    args = _args()
-    args["out4"].flags.writeable = False
-    with pytest.raises(ValueError, match="out4 must be writable"):
-        _fields.decode_fields(**args)
+def test_duplicate_names_are_refused() -> None:
+    with pytest.raises(SegyError, match="given twice"):
+        parse_header_fields(["a:1:int8", "A:5:int16"])
 
 
-def test_header_columns_refuses_bad_shapes() -> None:
-    with pytest.raises(ValueError, match="raw headers must be"):
-        codec.header_columns(np.zeros((3, 200), np.uint8), False)
-    with pytest.raises(ValueError, match="raw headers must be"):
-        codec.header_columns(np.zeros((3, 240), np.int8), False)
-    with pytest.raises(ValueError, match="little_endian must be True or False"):
-        codec.header_columns(np.zeros((3, 240), np.uint8), "big")  # type: ignore[arg-type]
+@pytest.mark.parametrize("type_name", list(FIELD_TYPES))
+@pytest.mark.parametrize("endian", ["big", "little"])
+def test_decode_matches_numpy_view_and_round_trips(type_name: str, endian: str) -> None:
+    field = parse_header_field(f"extra:191:{type_name}")
+    rng = np.random.default_rng(2)
+    raw = rng.integers(0, 256, (64, 240), dtype=np.uint8)
+    order = ">" if endian == "big" else "<"
+    if type_name == "ibm32":  # IBM words of float32 values: exact both ways
+        words, _ = float32_to_ibm_reference(rng.standard_normal(64).astype(np.float32) * 1e3)
+        raw[:, 190:194] = words.astype(order + "u4").view(np.uint8).reshape(64, 4)
+        expected = None
+    else:
+        if type_name == "float32":  # finite values only: random bytes may be NaN
+            raw[:, 190:194] = (
+                rng.standard_normal(64).astype(order + "f4").view(np.uint8).reshape(64, 4)
+            )
+        code = FIELD_TYPES[type_name][0]
+        expected = raw[:, 190 : 190 + field.width].copy().view(order + code).reshape(-1)
+    values = field.decode(raw, endian)
+    if expected is not None:
+        np.testing.assert_array_equal(values, expected)
+    assert values.dtype == field.dtype
+    np.testing.assert_array_equal(field.encode(values, endian), raw[:, 190 : 190 + field.width])
+
+
+def test_headers_table_round_trip_and_edit_writes_only_the_field() -> None:
+    rng = np.random.default_rng(0)
+    raw = rng.integers(0, 256, (100, 240), dtype=np.uint8)
+    custom = parse_header_fields(["iline:17:int32", "depth:233:float32", "tiny:3:uint8"])
+    raw[:, 232:236] = rng.random(100).astype(">f4").view(np.uint8).reshape(100, 4)
+    table = headers_to_table(raw, "big", custom)
+    assert [f.spec for f in custom_fields_of(table.schema)] == [f.spec for f in custom]
+    np.testing.assert_array_equal(table_to_headers(table, "big", "big"), raw)
+    iline = table.column("iline").to_numpy().copy()
+    iline[10] = 123456
+    edited = table.set_column(table.schema.get_field_index("iline"), "iline", [iline])
+    out = table_to_headers(edited, "big", "big")
+    changed = np.argwhere(out != raw)
+    assert set(map(tuple, changed[:, :1].tolist())) == {(10,)}
+    assert set(changed[:, 1].tolist()) <= {16, 17, 18, 19}
+    assert int(out[10, 16:20].view(">i4")[0]) == 123456
+    # A byte-swapped export writes the custom fields in the new order too.
+    swapped = table_to_headers(table, "little", "big")
+    assert headers_to_table(swapped, "little", custom).column("iline").equals(table.column("iline"))
