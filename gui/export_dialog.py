@@ -31,7 +31,7 @@ from segycore.format.spec import SAMPLE_FORMATS
 
 from .background import run_in_background
 from .messages import explain_error
-from .widgets import ok_cancel_buttons, path_row
+from .widgets import ok_cancel_buttons, path_row, scheduler_edit, scheduler_option
 
 __all__ = ["CHECKING", "ExportDialog"]
 
@@ -84,6 +84,7 @@ class ExportDialog(QDialog):
         self.workers = QSpinBox(minimum=1, maximum=64)
         self.workers.setValue(os.cpu_count() or 1)
         self.overwrite = QCheckBox("Replace an existing file")
+        self.scheduler = scheduler_edit()
 
         form = QFormLayout()
         form.addRow("Dataset", path_row(self.dataset_edit, browse_dataset))
@@ -92,6 +93,7 @@ class ExportDialog(QDialog):
         form.addRow("Sample format", self.sample_format)
         form.addRow("Byte order", self.byte_order)
         form.addRow("Workers", self.workers)
+        form.addRow("Run on cluster", self.scheduler)
         form.addRow("", self.overwrite)
         self.buttons = ok_cancel_buttons(self, "Export")
         layout = QVBoxLayout(self)
@@ -146,6 +148,7 @@ class ExportDialog(QDialog):
             "format_code": self.sample_format.currentData(),
             "endian": self.byte_order.currentData(),
             "overwrite": self.overwrite.isChecked(),
+            "scheduler": scheduler_option(self.scheduler),
         }
 
     def _browse_dataset(self) -> None:

@@ -38,7 +38,7 @@ from segycore.format.spec import TRACE_FIELDS
 from .background import run_in_background
 from .messages import explain_error
 from .source_scan import FIRST_TRACES, SourceScan, scan_source
-from .widgets import monospace_text, ok_cancel_buttons, path_row
+from .widgets import monospace_text, ok_cancel_buttons, path_row, scheduler_edit, scheduler_option
 
 __all__ = ["BYTE_ORDERS", "ImportDialog"]
 
@@ -86,6 +86,7 @@ class ImportDialog(QDialog):
         self.workers = QSpinBox(minimum=1, maximum=64)
         self.workers.setValue(os.cpu_count() or 1)
         self.overwrite = QCheckBox("Replace an existing dataset")
+        self.scheduler = scheduler_edit()
 
         self.facts: dict[str, QLabel] = {}
         facts = QGridLayout()
@@ -124,6 +125,7 @@ class ImportDialog(QDialog):
         form.addRow("Byte order", self.byte_order)
         form.addRow("Destination", path_row(self.destination_edit, browse_destination))
         form.addRow("Workers", self.workers)
+        form.addRow("Run on cluster", self.scheduler)
         form.addRow("", self.overwrite)
 
         splitter = QSplitter(Qt.Orientation.Vertical)
@@ -173,6 +175,7 @@ class ImportDialog(QDialog):
             "ensemble_keys": tuple(self.ensemble_keys()),
             "endian": BYTE_ORDERS[self.byte_order.currentText()],
             "overwrite": self.overwrite.isChecked(),
+            "scheduler": scheduler_option(self.scheduler),
         }
 
     # -- scanning --------------------------------------------------------------------

@@ -13,7 +13,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-__all__ = ["monospace_text", "path_row"]
+__all__ = ["monospace_text", "path_row", "scheduler_edit", "scheduler_option"]
 
 
 def monospace_text(parent: QWidget | None = None) -> QPlainTextEdit:
@@ -44,3 +44,19 @@ def ok_cancel_buttons(dialog: QDialog, ok_text: str) -> QDialogButtonBox:
     buttons.accepted.connect(dialog.accept)
     buttons.rejected.connect(dialog.reject)
     return buttons
+
+
+def scheduler_edit() -> QLineEdit:
+    """The "Run on cluster" field: a dask scheduler address, empty for this machine."""
+    edit = QLineEdit()
+    edit.setPlaceholderText("tcp://host:8786 (empty: worker threads on this machine)")
+    edit.setToolTip(
+        "Run the parallel stage on the dask.distributed cluster of this scheduler. Every "
+        "worker must see the source and the destination at the same path (docs/cluster.md)."
+    )
+    return edit
+
+
+def scheduler_option(edit: QLineEdit) -> str | None:
+    """The ``scheduler=`` option of a "Run on cluster" field."""
+    return edit.text().strip() or None

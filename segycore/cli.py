@@ -136,6 +136,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         endian=args.endian,
         overwrite=args.overwrite,
         rate_limit=args.rate_limit,
+        scheduler=args.scheduler,
     )
     result = _run_job(start_import(config), args.quiet)
     if not args.quiet:
@@ -159,6 +160,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         segments=args.segments,
         merge_method=args.merge_method,
         rate_limit=args.rate_limit,
+        scheduler=args.scheduler,
     )
     result = _run_job(start_export(config), args.quiet)
     if not args.quiet:
@@ -228,6 +230,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _add_scheduler(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the parallel stage on the dask.distributed cluster of this scheduler "
+        "(tcp://host:port; needs the dask extra and a filesystem shared at the same path)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="segycore", description="Parallel, byte-exact SEG-Y import and export."
@@ -249,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing destination")
     p.add_argument("--rate-limit", type=float, metavar="MB/S", help="cap the job's I/O rate")
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
+    _add_scheduler(p)
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("export", help="export a dataset folder to a SEG-Y file")
@@ -283,6 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing destination")
     p.add_argument("--rate-limit", type=float, metavar="MB/S", help="cap the job's I/O rate")
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
+    _add_scheduler(p)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("info", help="describe a SEG-Y file or a dataset")

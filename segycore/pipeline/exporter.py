@@ -28,6 +28,7 @@ from ..storage.staging import (
     remove_path,
     staging_path,
 )
+from .cluster import check_scheduler_option, cluster_backend
 from .coordinator import Coordinator
 from .options import (
     CHUNK_BYTES,
@@ -82,6 +83,9 @@ class ExportConfig:
         Bytes a worker encodes, and the merge copies, at a time.
     rate_limit
         Cap on the job's I/O in MB/s, to keep a shared workstation responsive.
+    scheduler
+        ``tcp://host:port`` of a dask.distributed scheduler: run the parallel stage on
+        its cluster (:mod:`segycore.pipeline.cluster`); default the worker threads.
     """
 
     dataset: Path | str
@@ -95,9 +99,13 @@ class ExportConfig:
     merge_method: str = "auto"
     chunk_bytes: int = CHUNK_BYTES
     rate_limit: float | None = None
+    scheduler: str | None = None
 
     def __post_init__(self) -> None:
         check_job_options(self.workers, self.endian, self.chunk_bytes, self.rate_limit)
+        check_scheduler_option(self.scheduler)
+        if self.scheduler and self.segments:
+            raise SegyError("segments are not used on a cluster: each task writes its slice")
         if self.format_code is not None:
             check_sample_format(self.format_code)
         check_merge_method(self.merge_method)
@@ -151,6 +159,7 @@ class ParallelExportCoordinator(Coordinator):
     kind = "export"
 
     def __init__(self, config: ExportConfig, backend: Backend | None = None) -> None:
+        backend = backend or cluster_backend(config.scheduler, config.rate_limit)
         super().__init__(config.rate_limit, backend)
         self.config = config
         self.dataset: Dataset = open_dataset(config.dataset)

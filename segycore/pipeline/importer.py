@@ -30,6 +30,7 @@ from ..storage.staging import (
     publish,
     staging_path,
 )
+from .cluster import check_scheduler_option, cluster_backend
 from .coordinator import Coordinator
 from .options import CHUNK_BYTES, check_field_names, check_job_options, default_workers
 from .reporting import StageReporter
@@ -66,6 +67,9 @@ class ImportConfig:
         Bytes of trace records a worker converts at a time (bounds its memory).
     rate_limit
         Cap on the job's I/O in MB/s, to keep a shared workstation responsive.
+    scheduler
+        ``tcp://host:port`` of a dask.distributed scheduler: run the parallel stage on
+        its cluster (:mod:`segycore.pipeline.cluster`); default the worker threads.
     """
 
     source: Path | str
@@ -76,9 +80,11 @@ class ImportConfig:
     overwrite: bool = False
     chunk_bytes: int = CHUNK_BYTES
     rate_limit: float | None = None
+    scheduler: str | None = None
 
     def __post_init__(self) -> None:
         check_job_options(self.workers, self.endian, self.chunk_bytes, self.rate_limit)
+        check_scheduler_option(self.scheduler)
         check_field_names(self.ensemble_keys)
 
 
@@ -123,6 +129,7 @@ class ParallelImportCoordinator(Coordinator):
     kind = "import"
 
     def __init__(self, config: ImportConfig, backend: Backend | None = None) -> None:
+        backend = backend or cluster_backend(config.scheduler, config.rate_limit)
         super().__init__(config.rate_limit, backend)
         self.config = config
         self.source = Path(config.source)
