@@ -86,6 +86,12 @@ class ImportDialog(QDialog):
         self.workers = QSpinBox(minimum=1, maximum=64)
         self.workers.setValue(os.cpu_count() or 1)
         self.overwrite = QCheckBox("Replace an existing dataset")
+        self.salvage = QCheckBox("Salvage damaged file (import every complete trace)")
+        self.salvage.setToolTip(
+            "A truncated file, trailing bytes or a last trace cut short: import the complete "
+            "traces; what was dropped is listed in the summary and in metadata.json"
+        )
+        self.salvage.toggled.connect(lambda _: self.start_scan())
         self.scheduler = scheduler_edit()
 
         self.facts: dict[str, QLabel] = {}
@@ -127,6 +133,7 @@ class ImportDialog(QDialog):
         form.addRow("Workers", self.workers)
         form.addRow("Run on cluster", self.scheduler)
         form.addRow("", self.overwrite)
+        form.addRow("", self.salvage)
 
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.textual_header)
@@ -175,6 +182,7 @@ class ImportDialog(QDialog):
             "ensemble_keys": tuple(self.ensemble_keys()),
             "endian": BYTE_ORDERS[self.byte_order.currentText()],
             "overwrite": self.overwrite.isChecked(),
+            "salvage": self.salvage.isChecked(),
             "scheduler": scheduler_option(self.scheduler),
         }
 
@@ -191,6 +199,7 @@ class ImportDialog(QDialog):
             return
         self.status.setText("Scanning...")
         path, endian = Path(text), BYTE_ORDERS[self.byte_order.currentText()]
+        salvage = self.salvage.isChecked()
 
         def done(scan: SourceScan) -> None:
             if generation == self._generation:
@@ -203,7 +212,7 @@ class ImportDialog(QDialog):
                 self._update_ok()
                 self.scanned.emit()
 
-        run_in_background(self, lambda: scan_source(path, endian), done, failed)
+        run_in_background(self, lambda: scan_source(path, endian, salvage), done, failed)
 
     def _show_scan(self, scan: SourceScan) -> None:
         self.scan = scan

@@ -36,12 +36,13 @@ class SourceScan:
         return int(self.info["preview_traces"])
 
 
-def scan_source(path: Path, endian: Endian | None = None) -> SourceScan:
-    """Describe ``path`` and count ensembles per header field over the preview traces."""
-    info = describe(path, endian)
+def scan_source(path: Path, endian: Endian | None = None, salvage: bool = False) -> SourceScan:
+    """Describe ``path`` and count ensembles per header field over the preview traces
+    (``salvage``: read a damaged file's complete traces)."""
+    info = describe(path, endian, salvage=salvage)
     if info["kind"] != "segy":
         raise SegyError(f"{path} is a segycore dataset, not a SEG-Y file")
-    layout = read_layout(path, endian)
+    layout = read_layout(path, endian, salvage=salvage)
     raw = read_trace_headers(layout, 0, PREVIEW_TRACES)
     table = headers_to_table(raw[:FIRST_TRACES], layout.endian)
     first = {f.name: table.column(f.name).to_pylist() for f in TRACE_FIELDS}

@@ -33,4 +33,7 @@ def summarize(kind: str, result: dict[str, Any], stages: Sequence[Stage]) -> str
         if stage.key in seconds:
             lines.append(f"{stage.name}: {seconds[stage.key]:.2f} s")
     lines.append(f"Total: {sum(seconds.values()):.2f} s")
+    warnings = result.get("warnings") or []
+    if warnings:
+        lines += ["", "Warnings:", *(f"- {text}" for text in warnings)]
     return "\n".join(lines)

@@ -136,9 +136,15 @@ def cmd_import(args: argparse.Namespace) -> int:
         endian=args.endian,
         overwrite=args.overwrite,
         rate_limit=args.rate_limit,
+        salvage=args.salvage,
+        format_code=args.format,
+        samples=args.samples,
+        textual_encoding=args.textual_encoding,
         scheduler=args.scheduler,
     )
     result = _run_job(start_import(config), args.quiet)
+    for warning in result.get("warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
     if not args.quiet:
         _print_summary(result)
     return EXIT_OK
@@ -171,7 +177,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     from .dataset.info import describe, render
 
-    info = describe(Path(args.path), endian=args.endian)
+    info = describe(
+        Path(args.path),
+        endian=args.endian,
+        format=args.format,
+        samples=args.samples,
+        textual_encoding=args.textual_encoding,
+        salvage=args.salvage,
+    )
     print(json.dumps(info, indent=2) if args.json else render(info))
     return EXIT_OK
 
@@ -230,6 +243,24 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _add_reading_options(p: argparse.ArgumentParser) -> None:
+    """Overrides and salvage of how a SEG-Y file is read (import and info)."""
+    p.add_argument(
+        "--format", type=int, metavar="CODE", help="read the samples as this format code"
+    )
+    p.add_argument("--samples", type=_positive_int, metavar="N", help="read N samples per trace")
+    p.add_argument(
+        "--textual-encoding",
+        choices=("ebcdic", "ascii"),
+        help="read the textual headers in this encoding",
+    )
+    p.add_argument(
+        "--salvage",
+        action="store_true",
+        help="import every complete trace of a damaged file (truncated, trailing bytes)",
+    )
+
+
 def _add_scheduler(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--scheduler",
@@ -257,6 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
         "FieldRecord) or byte (9); repeatable (default: field_record)",
     )
     p.add_argument("--endian", choices=("big", "little"), help="override byte-order detection")
+    _add_reading_options(p)
     p.add_argument("--overwrite", action="store_true", help="replace an existing destination")
     p.add_argument("--rate-limit", type=float, metavar="MB/S", help="cap the job's I/O rate")
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
@@ -301,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="describe a SEG-Y file or a dataset")
     p.add_argument("path")
     p.add_argument("--endian", choices=("big", "little"), help="override byte-order detection")
+    _add_reading_options(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_info)
 

@@ -53,7 +53,8 @@ def _b64(data: bytes) -> str:
 
 def layout_metadata(layout: SegyLayout) -> dict[str, Any]:
     """The ``metadata.json`` content describing a source file's headers and geometry."""
-    text, _ = decode_textual_header(layout.textual_header)
+    forced = layout.textual_encoding if "textual_encoding" in layout.overrides else None
+    text, _ = decode_textual_header(layout.textual_header, forced)
     return {
         "segycore_dataset_version": DATASET_VERSION,
         "source": str(layout.path.resolve()),
@@ -61,7 +62,7 @@ def layout_metadata(layout: SegyLayout) -> dict[str, Any]:
         "textual_header": text,
         "textual_encoding": layout.textual_encoding,
         "extended_textual_headers": [
-            decode_textual_header(block)[0] for block in layout.extended_textual_headers
+            decode_textual_header(block, forced)[0] for block in layout.extended_textual_headers
         ],
         "binary_header": layout.binary,
         "sample_format": layout.format.code,
@@ -73,6 +74,7 @@ def layout_metadata(layout: SegyLayout) -> dict[str, Any]:
         "n_traces": layout.n_traces,
         "n_samples": layout.n_samples,
         "sample_interval": layout.sample_interval,
+        "reading": layout.reading_record(),
         "raw": {
             "textual_header": _b64(layout.textual_header),
             "binary_header": _b64(layout.binary_header),

@@ -33,8 +33,11 @@ def ensemble_counts(raw_headers: np.ndarray, endian: Endian) -> dict[str, int]:
     }
 
 
-def describe(path: Path, endian: Endian | None = None) -> dict[str, Any]:
-    """A JSON-ready description of a SEG-Y file or a dataset folder."""
+def describe(path: Path, endian: Endian | None = None, **reading: Any) -> dict[str, Any]:
+    """A JSON-ready description of a SEG-Y file or a dataset folder.
+
+    ``reading`` passes overrides and ``salvage`` to :func:`read_layout` for a SEG-Y file.
+    """
     if path.is_dir() and (path / METADATA_FILE).is_file():
         ds = open_dataset(path)
         meta = ds.metadata
@@ -56,8 +59,9 @@ def describe(path: Path, endian: Endian | None = None) -> dict[str, Any]:
             "extended_textual_headers": len(meta["extended_textual_headers"]),
             "ensembles": ensembles,
             "stage_seconds": meta.get("stage_seconds", {}),
+            "reading": meta.get("reading", {}),
         }
-    layout = read_layout(path, endian)
+    layout = read_layout(path, endian, **reading)
     preview = read_trace_headers(layout, 0, PREVIEW_TRACES)
     counts = ensemble_counts(preview, layout.endian)
     return {
@@ -72,13 +76,17 @@ def describe(path: Path, endian: Endian | None = None) -> dict[str, Any]:
         "n_traces": layout.n_traces,
         "n_samples": layout.n_samples,
         "sample_interval": layout.sample_interval,
-        "textual_header": decode_textual_header(layout.textual_header)[0],
+        "textual_header": decode_textual_header(
+            layout.textual_header,
+            layout.textual_encoding if "textual_encoding" in layout.overrides else None,
+        )[0],
         "textual_encoding": layout.textual_encoding,
         "extended_textual_headers": len(layout.extended_textual_headers),
         "ensembles_in_preview": {
             k: counts[k] for k in ("field_record", "cdp", "inline", "crossline")
         },
         "preview_traces": len(preview),
+        "reading": layout.reading_record(),
     }
 
 
@@ -102,6 +110,21 @@ def render(info: dict[str, Any]) -> str:
         sample = info["preview_traces"]
         for key, count in info["ensembles_in_preview"].items():
             lines.append(f"  ensembles       {count:,} by {key} (first {sample:,} traces)")
+    lines += _reading_lines(info.get("reading") or {})
     lines.append("")
     lines.append(info["textual_header"])
     return "\n".join(lines)
+
+
+def _reading_lines(reading: dict[str, Any]) -> list[str]:
+    """How the file was read: rev 2 structure, decisions, overrides, warnings, salvage."""
+    lines = []
+    if reading.get("additional_trace_headers"):
+        lines.append(f"  trace headers   1 + {reading['additional_trace_headers']} additional")
+    if reading.get("trailer_bytes"):
+        lines.append(f"  trailer         {reading['trailer_bytes']:,} bytes (kept raw)")
+    for name, values in reading.get("overrides", {}).items():
+        lines.append(f"  override        {name}: read {values['read']}, used {values['used']}")
+    lines += [f"  decision        {text}" for text in reading.get("decisions", [])]
+    lines += [f"  warning         {text}" for text in reading.get("warnings", [])]
+    return lines

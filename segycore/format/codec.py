@@ -21,6 +21,7 @@ __all__ = [
     "decode_records",
     "encode_records",
     "float32_to_ibm",
+    "ibm_inexact_traces",
     "ibm_to_float32",
     "record_size",
 ]
@@ -116,3 +117,24 @@ def encode_records(
         _check_bool(little_endian, "little_endian"),
         _byte_view(dest, "dest", writable=True),
     )
+
+
+def ibm_inexact_traces(
+    src: BufferLike, n_traces: int, n_samples: int, little_endian: bool
+) -> np.ndarray:
+    """Which of ``n_traces`` IBM (format 1) records re-encoding would not reproduce.
+
+    Returns a bool array of shape ``(n_traces,)``: True where some sample's bytes are not
+    what :func:`encode_records` writes for its decoded value (unnormalised fractions,
+    zeros with an exponent, magnitudes beyond float32, values losing bits below float32's
+    normal range). Import keeps the raw bytes of just those traces.
+    """
+    flags = np.zeros(n_traces, dtype=np.uint8)
+    _convert.ibm_inexact_traces(
+        _byte_view(src, "src", writable=False),
+        n_traces,
+        n_samples,
+        _check_bool(little_endian, "little_endian"),
+        flags,
+    )
+    return flags.view(bool)

@@ -16,12 +16,17 @@ __all__ = [
     "BINARY_FIELDS",
     "BINARY_HEADER_SIZE",
     "BYTE_ORDER_CONSTANT",
+    "KNOWN_REVISIONS",
     "SAMPLE_FORMATS",
+    "STANZA_SIZE",
     "SUPPORTED_FORMATS",
     "TEXTUAL_HEADER_SIZE",
+    "TRACE_EXTENSION1_FIELDS",
+    "TRACE_EXTENSION1_NAME",
     "TRACE_FIELDS",
     "TRACE_HEADER_SIZE",
     "BinaryField",
+    "ExtensionField",
     "SampleFormat",
     "TraceField",
     "resolve_trace_field",
@@ -33,6 +38,11 @@ BINARY_HEADER_SIZE = 400
 TRACE_HEADER_SIZE = 240
 #: Rev 2 binary header bytes 3297-3300 hold this constant in the file's byte order.
 BYTE_ORDER_CONSTANT = 0x01020304
+#: Rev 2 extended textual headers and data trailer stanzas come in records of this size.
+STANZA_SIZE = 3200
+#: Revisions whose binary-header fields segycore knows (major, minor); rev 0 and 1 files
+#: write any minor number, so only the major number counts for them.
+KNOWN_REVISIONS: tuple[tuple[int, int], ...] = ((0, 0), (1, 0), (2, 0), (2, 1))
 
 
 @dataclass(frozen=True)
@@ -304,6 +314,8 @@ BINARY_FIELDS: tuple[BinaryField, ...] = (
     BinaryField("revision_minor", 3502, 1, "u"),
     BinaryField("fixed_length_traces", 3503, 2),
     BinaryField("extended_textual_headers", 3505, 2),
+    # Rev 2.0 gives 3507-3510 to this count; rev 2.1 narrows it to 3507-3508 and puts the
+    # survey type in 3509-3510. segycore's layout reader takes the width the revision says.
     BinaryField("max_additional_trace_headers", 3507, 4),
     BinaryField("time_basis_code", 3511, 2),
     BinaryField("n_traces_in_file", 3513, 8, "u"),
@@ -311,3 +323,60 @@ BINARY_FIELDS: tuple[BinaryField, ...] = (
     BinaryField("trailer_stanzas", 3529, 4),
 )
 BINARY_FIELD_BY_NAME: dict[str, BinaryField] = {f.name: f for f in BINARY_FIELDS}
+
+
+@dataclass(frozen=True)
+class ExtensionField:
+    """One field of the rev 2 SEG trace header extension 1 (an additional 240-byte header).
+
+    ``kind`` is a numpy kind code (``i``, ``u`` or ``f``); byte positions are 1-based
+    inside the 240-byte extension, as the rev 2.0 standard's table 4 gives them.
+    """
+
+    name: str
+    byte: int
+    width: int
+    kind: str = "i"
+
+    @property
+    def offset(self) -> int:
+        """0-based offset of the field inside the extension header."""
+        return self.byte - 1
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(f"{self.kind}{self.width}")
+
+
+#: Bytes 233-240 of a SEG trace header extension 1 hold this name (ASCII or EBCDIC).
+TRACE_EXTENSION1_NAME = "SEG00001"
+
+#: SEG-Y rev 2.0 / 2.1 trace header extension 1: the first additional trace header.
+#: Column names carry the ``ext1_`` prefix so they never clash with standard fields.
+TRACE_EXTENSION1_FIELDS: tuple[ExtensionField, ...] = (
+    ExtensionField("ext1_trace_sequence_line", 1, 8, "u"),
+    ExtensionField("ext1_trace_sequence_file", 9, 8, "u"),
+    ExtensionField("ext1_field_record", 17, 8, "i"),
+    ExtensionField("ext1_cdp", 25, 8, "i"),
+    ExtensionField("ext1_receiver_group_elevation", 33, 8, "f"),
+    ExtensionField("ext1_receiver_group_depth", 41, 8, "f"),
+    ExtensionField("ext1_source_surface_elevation", 49, 8, "f"),
+    ExtensionField("ext1_source_depth", 57, 8, "f"),
+    ExtensionField("ext1_receiver_datum_elevation", 65, 8, "f"),
+    ExtensionField("ext1_source_datum_elevation", 73, 8, "f"),
+    ExtensionField("ext1_source_water_depth", 81, 8, "f"),
+    ExtensionField("ext1_group_water_depth", 89, 8, "f"),
+    ExtensionField("ext1_source_x", 97, 8, "f"),
+    ExtensionField("ext1_source_y", 105, 8, "f"),
+    ExtensionField("ext1_group_x", 113, 8, "f"),
+    ExtensionField("ext1_group_y", 121, 8, "f"),
+    ExtensionField("ext1_offset", 129, 8, "f"),
+    ExtensionField("ext1_n_samples", 137, 4, "u"),
+    ExtensionField("ext1_nanoseconds", 141, 4, "i"),
+    ExtensionField("ext1_sample_interval", 145, 8, "f"),
+    ExtensionField("ext1_cable_number", 153, 4, "i"),
+    ExtensionField("ext1_additional_trace_headers", 157, 2, "u"),
+    ExtensionField("ext1_last_trace_flag", 159, 2, "i"),
+    ExtensionField("ext1_cdp_x", 161, 8, "f"),
+    ExtensionField("ext1_cdp_y", 169, 8, "f"),
+)

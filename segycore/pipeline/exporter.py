@@ -30,14 +30,24 @@ from ..storage.staging import (
 )
 from .cluster import check_scheduler_option, cluster_backend
 from .coordinator import Coordinator
+from .ibm_raw import IBM_RAW_DIR, IbmRawRestorer
 from .options import (
     CHUNK_BYTES,
+    check_flag,
     check_job_options,
     check_merge_method,
+    check_path,
     check_sample_format,
     default_workers,
 )
 from .reporting import StageReporter
+from .rev2 import (
+    EXTRA_HEADERS_FILE,
+    TRACE_SAMPLES_FILE,
+    extra_headers_offset,
+    record_offsets,
+    structure_of,
+)
 from .stages import EXPORT_STAGES, ParallelProgress, ProgressCallback
 from .tasks import ExportTask, convert_samples, export_range
 from .workers import Backend, WorkerStatus, split_range
@@ -102,12 +112,18 @@ class ExportConfig:
     scheduler: str | None = None
 
     def __post_init__(self) -> None:
+        check_path(self.dataset, "dataset")
+        check_path(self.destination, "destination")
         check_job_options(self.workers, self.endian, self.chunk_bytes, self.rate_limit)
         check_scheduler_option(self.scheduler)
         if self.scheduler and self.segments:
             raise SegyError("segments are not used on a cluster: each task writes its slice")
         if self.format_code is not None:
             check_sample_format(self.format_code)
+        if self.textual_header is not None and not isinstance(self.textual_header, str):
+            raise SegyError(f"textual header must be text, got {type(self.textual_header)}")
+        check_flag(self.overwrite, "overwrite")
+        check_flag(self.segments, "segments")
         check_merge_method(self.merge_method)
 
 
@@ -176,6 +192,35 @@ class ParallelExportCoordinator(Coordinator):
         self.staged_file = staging_path(self.destination)
         self._published = False
         self._file_header: bytes | None = None
+        self.extra, self.header_gap, self.trailer = structure_of(self.dataset.metadata)
+        if self.extra and self.endian != self.source_endian:
+            raise SegyError(
+                f"{self.dataset.path.name} has {self.extra} additional 240-byte trace headers "
+                "per trace, kept as raw bytes whose fields segycore does not all know: "
+                f"they cannot be converted to {self.endian}-endian"
+            )
+        self._extra_start = 0
+        self._ibm_raw = ""
+        self.trace_samples: np.ndarray | None = None
+        try:
+            if (self.dataset.path / TRACE_SAMPLES_FILE).is_file():
+                self.trace_samples = np.load(self.dataset.path / TRACE_SAMPLES_FILE)
+                if self.trace_samples.shape != (self.dataset.n_traces,) or not (
+                    self.trace_samples.min() > 0
+                    and self.trace_samples.max() <= self.dataset.n_samples
+                ):
+                    raise ValueError(f"{TRACE_SAMPLES_FILE} does not match the traces")
+            if self.extra:
+                self._extra_start = extra_headers_offset(
+                    self.dataset.path, self.dataset.n_traces, self.extra
+                )
+            ibm_raw = self.dataset.path / IBM_RAW_DIR
+            same_ibm = self.format.code == 1 == self.dataset.sample_format
+            if same_ibm and self.endian == self.source_endian and IbmRawRestorer.present(ibm_raw):
+                IbmRawRestorer(ibm_raw, self.dataset.n_samples, False)  # checked; tasks use it
+                self._ibm_raw = str(ibm_raw)
+        except (OSError, ValueError) as exc:
+            raise SegyError(f"{self.dataset.path}: {exc}") from None
 
     def abort(self) -> None:
         """Remove everything this job wrote (a no-op once the file is published).
@@ -189,18 +234,32 @@ class ParallelExportCoordinator(Coordinator):
     # -- sizes (the one place they are computed) ------------------------------------
     @property
     def trace_size(self) -> int:
-        """Bytes per output trace record."""
-        return TRACE_HEADER_SIZE + self.dataset.n_samples * self.format.itemsize
+        """Bytes per output trace record: the trace header(s) and the samples."""
+        headers = TRACE_HEADER_SIZE * (1 + self.extra)
+        return headers + self.dataset.n_samples * self.format.itemsize
 
     @property
     def traces_bytes(self) -> int:
         """Bytes of all output trace records."""
+        if self.trace_samples is not None:
+            return int(self._record_offsets()[-1])
         return self.dataset.n_traces * self.trace_size
+
+    def _record_offsets(self) -> np.ndarray:
+        """Variable-length traces: each output record's offset from the first, and the end."""
+        head = TRACE_HEADER_SIZE * (1 + self.extra)
+        return record_offsets(self.trace_samples, head, self.format.itemsize)
 
     @property
     def output_size(self) -> int:
-        """Bytes of the output file: file headers and trace records."""
-        return len(self.file_header()) + self.traces_bytes
+        """Bytes of the output file: file headers, trace records and trailer."""
+        return len(self.file_header()) + self.traces_bytes + len(self.trailer)
+
+    def _first_record(self, trace: int) -> int:
+        """Bytes of the output records before ``trace``."""
+        if self.trace_samples is not None:
+            return int(self._record_offsets()[trace])
+        return trace * self.trace_size
 
     def file_header(self) -> bytes:
         """Textual, binary and extended textual headers of the output file (built once)."""
@@ -214,10 +273,12 @@ class ParallelExportCoordinator(Coordinator):
         if self.config.textual_header is not None:
             encoding = str(self.dataset.metadata.get("textual_encoding", "ebcdic"))
             textual = encode_textual_header(self.config.textual_header, encoding)
-        binary = export_binary_header(
-            headers.binary, self.source_endian, self.endian, self.format.code
-        )
-        return textual + binary + b"".join(headers.extended)
+        binary = headers.binary  # the source's own bytes, also after an import override
+        if self.endian != self.source_endian or self.format.code != self.dataset.sample_format:
+            binary = export_binary_header(
+                headers.binary, self.source_endian, self.endian, self.format.code
+            )
+        return textual + binary + b"".join(headers.extended) + self.header_gap
 
     # -- stage 1 ---------------------------------------------------------------------
     def run_parallel_export(
@@ -261,9 +322,18 @@ class ParallelExportCoordinator(Coordinator):
                 output=str(
                     self.segment_dir / f"segment-{i:04d}.sgy" if segments else self.staged_file
                 ),
-                output_base=-start * self.trace_size if segments else len(self.file_header()),
+                output_base=(-self._first_record(start) if segments else len(self.file_header())),
                 new_file=segments,
                 chunk_bytes=int(self.config.chunk_bytes),
+                extra_headers=self.extra,
+                extra_path=str(self.dataset.path / EXTRA_HEADERS_FILE),
+                extra_start=self._extra_start,
+                ibm_raw_dir=self._ibm_raw,
+                trace_samples_path=(
+                    str(self.dataset.path / TRACE_SAMPLES_FILE)
+                    if self.trace_samples is not None
+                    else ""
+                ),
             )
             for i, (start, stop) in enumerate(split_range(n_traces, int(self.config.workers)))
         ]
@@ -279,7 +349,7 @@ class ParallelExportCoordinator(Coordinator):
         else:
             segments = self.traces_bytes  # already in place
         return {
-            "output_size_bytes": header + segments,
+            "output_size_bytes": header + segments + len(self.trailer),
             "header_bytes": header,
             "segment_bytes": segments,
             "segments": len(segment_paths),
@@ -305,9 +375,11 @@ class ParallelExportCoordinator(Coordinator):
             reporter.advance(size, size)
             self._finish(reporter, "merge", started)
             return n_traces
-        segment_bytes = size - len(self.file_header())
-        trace_size = TRACE_HEADER_SIZE + n_samples * self.format.itemsize
+        segment_bytes = size - len(self.file_header()) - len(self.trailer)
+        trace_size = TRACE_HEADER_SIZE * (1 + self.extra) + n_samples * self.format.itemsize
         n_traces, leftover = divmod(segment_bytes, trace_size)
+        if self.trace_samples is not None:  # records of their own sizes
+            n_traces, leftover = self.dataset.n_traces, segment_bytes - self.traces_bytes
         if leftover:
             raise SegyError(
                 f"segments hold {segment_bytes} bytes, not whole {trace_size}-byte traces"
@@ -332,6 +404,9 @@ class ParallelExportCoordinator(Coordinator):
             )
         except merge.MergeCancelled:
             raise self._cancelled() from None
+        if self.trailer:
+            with open(self.staged_file, "ab") as fh:
+                fh.write(self.trailer)
         self._finish(reporter, "merge", started)
         return n_traces
 
@@ -343,6 +418,8 @@ class ParallelExportCoordinator(Coordinator):
             if os.fstat(fd).st_size != self.output_size:
                 raise SegyError(f"{self.staged_file} does not hold the exported traces")
             pwrite_all(fd, memoryview(header), 0)
+            if self.trailer:
+                pwrite_all(fd, memoryview(self.trailer), self.output_size - len(self.trailer))
         finally:
             os.close(fd)
         return self.dataset.n_traces

@@ -32,8 +32,24 @@ from ..storage.staging import (
 )
 from .cluster import check_scheduler_option, cluster_backend
 from .coordinator import Coordinator
-from .options import CHUNK_BYTES, check_field_names, check_job_options, default_workers
+from .ibm_raw import IBM_RAW_DIR, join_parts
+from .options import (
+    CHUNK_BYTES,
+    check_field_names,
+    check_flag,
+    check_job_options,
+    check_path,
+    check_reading_options,
+    default_workers,
+)
 from .reporting import StageReporter
+from .rev2 import (
+    EXTRA_HEADERS_FILE,
+    TRACE_SAMPLES_FILE,
+    create_extra_headers,
+    raw_structure,
+    write_extension1,
+)
 from .stages import IMPORT_STAGES, ParallelProgress, ProgressCallback
 from .tasks import ImportTask, ImportWorkerResult, import_range
 from .workers import Backend, WorkerStatus, split_range
@@ -42,6 +58,8 @@ __all__ = ["ImportConfig", "ImportResult", "ImportWorkerResult", "ParallelImport
 
 #: Header blocks decoded ahead of the Parquet writer during the merge-headers stage.
 MERGE_LOOKAHEAD = 2
+#: Warnings a job result carries (the result block is small; metadata.json has them all).
+MAX_RESULT_WARNINGS = 20
 
 
 @dataclass(frozen=True)
@@ -67,6 +85,15 @@ class ImportConfig:
         Bytes of trace records a worker converts at a time (bounds its memory).
     rate_limit
         Cap on the job's I/O in MB/s, to keep a shared workstation responsive.
+    salvage
+        Import every complete trace of a damaged file (truncated, trailing bytes, a last
+        trace cut short); what was dropped goes to ``metadata.json`` under ``"salvage"``.
+    format_code, samples, textual_encoding
+        Overrides of the stated sample format, samples per trace and textual header
+        encoding; recorded as read and as used. Export writes the source's own headers.
+    ibm_exact
+        For IBM files, keep the raw sample bytes of the traces re-encoding would change
+        (``ibm_raw/``), so export gives the source back byte for byte.
     scheduler
         ``tcp://host:port`` of a dask.distributed scheduler: run the parallel stage on
         its cluster (:mod:`segycore.pipeline.cluster`); default the worker threads.
@@ -80,12 +107,23 @@ class ImportConfig:
     overwrite: bool = False
     chunk_bytes: int = CHUNK_BYTES
     rate_limit: float | None = None
+    salvage: bool = False
+    format_code: int | None = None
+    samples: int | None = None
+    textual_encoding: str | None = None
+    ibm_exact: bool = True
     scheduler: str | None = None
 
     def __post_init__(self) -> None:
+        check_path(self.source, "source")
+        check_path(self.destination, "destination")
         check_job_options(self.workers, self.endian, self.chunk_bytes, self.rate_limit)
         check_scheduler_option(self.scheduler)
         check_field_names(self.ensemble_keys)
+        check_flag(self.overwrite, "overwrite")
+        check_reading_options(
+            self.salvage, self.format_code, self.samples, self.textual_encoding, self.ibm_exact
+        )
 
 
 def header_segments(worker_results: Sequence[ImportWorkerResult]) -> list[Path]:
@@ -104,6 +142,7 @@ class ImportResult:
     sample_format: int
     stage_seconds: dict[str, float]
     size_bytes: int = 0
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -113,6 +152,7 @@ class ImportResult:
             "sample_format": self.sample_format,
             "size_bytes": self.size_bytes,
             "stage_seconds": self.stage_seconds,
+            "warnings": list(self.warnings[:MAX_RESULT_WARNINGS]),
         }
 
 
@@ -135,7 +175,14 @@ class ParallelImportCoordinator(Coordinator):
         self.source = Path(config.source)
         self.destination = Path(config.destination)
         self.keys = [resolve_trace_field(k).name for k in config.ensemble_keys]
-        self.layout: SegyLayout = read_layout(self.source, config.endian)
+        self.layout: SegyLayout = read_layout(
+            self.source,
+            config.endian,
+            format=config.format_code,
+            samples=config.samples,
+            textual_encoding=config.textual_encoding,
+            salvage=config.salvage,
+        )
         check_destination(self.destination, config.overwrite, self.source)
         self.staging = staging_path(self.destination)
         self._published = False
@@ -180,6 +227,12 @@ class ParallelImportCoordinator(Coordinator):
             )
             data_start = fh.tell()
             fh.truncate(data_start + sample_bytes)
+        extra_start = create_extra_headers(self.staging, layout) or 0
+        trace_samples = ""
+        if layout.trace_samples is not None:
+            trace_samples = str(self.staging / TRACE_SAMPLES_FILE)
+            np.save(trace_samples, layout.trace_samples.astype(np.int64))
+        keep_ibm = layout.format.code == 1 and self.config.ibm_exact
         ranges = split_range(layout.n_traces, int(self.config.workers))
         tasks = [
             ImportTask(
@@ -196,6 +249,11 @@ class ParallelImportCoordinator(Coordinator):
                 data_start=data_start,
                 segment_dir=str(self.staging),
                 chunk_bytes=int(self.config.chunk_bytes),
+                extra_headers=layout.extra_headers,
+                extra_path=str(self.staging / EXTRA_HEADERS_FILE),
+                extra_start=extra_start,
+                ibm_raw_dir=str(self.staging / IBM_RAW_DIR) if keep_ibm else "",
+                trace_samples_path=trace_samples,
             )
             for i, (start, stop) in enumerate(ranges)
         ]
@@ -306,6 +364,11 @@ class ParallelImportCoordinator(Coordinator):
         metadata["ensemble_keys"] = self.keys
         metadata["stage_seconds"] = dict(self.stage_seconds)
         metadata["workers"] = int(self.config.workers)
+        metadata["raw"]["rev2"] = raw_structure(self.layout)
+        write_extension1(self.staging, self.layout)
+        metadata["ibm_raw_traces"] = join_parts(self.staging / IBM_RAW_DIR, self.layout.n_samples)
+        if self.layout.salvage is not None:
+            metadata["salvage"] = dict(self.layout.salvage)
         write_metadata(self.staging, metadata)
         publish(self.staging, self.destination, self.config.overwrite)
         self._published = True
@@ -341,4 +404,5 @@ class ParallelImportCoordinator(Coordinator):
             self.layout.format.code,
             dict(self.stage_seconds),
             self.layout.file_size,
+            self.layout.warnings,
         )

@@ -22,8 +22,11 @@ __all__ = [
     "CHUNK_BYTES",
     "MAX_WORKERS",
     "check_field_names",
+    "check_flag",
     "check_job_options",
     "check_merge_method",
+    "check_path",
+    "check_reading_options",
     "check_sample_format",
     "config_from_data",
     "config_to_data",
@@ -66,6 +69,20 @@ def check_job_options(
             raise SegyError(f"rate limit must be positive MB/s, got {rate_limit}")
 
 
+def check_path(value: object, what: str) -> None:
+    """Refuse a ``what`` (source, destination ...) that is not a non-empty path."""
+    if isinstance(value, bytes) or not isinstance(value, str | os.PathLike):
+        raise SegyError(f"{what} must be a path, got {value!r}")
+    if not os.fspath(value):
+        raise SegyError(f"{what} must be a path, got an empty one")
+
+
+def check_flag(value: object, what: str) -> None:
+    """Refuse an on/off option that is not ``True`` or ``False``."""
+    if not isinstance(value, bool):
+        raise SegyError(f"{what} must be True or False, got {value!r}")
+
+
 def check_field_names(keys: object) -> tuple[str, ...]:
     """The canonical names of the trace-header fields ``keys`` names; refuse unknown ones."""
     if isinstance(keys, str | int):
@@ -89,6 +106,24 @@ def check_sample_format(code: object) -> SampleFormat:
     if not fmt.supported:
         raise SegyError(f"sample format {fmt.code} ({fmt.name}) is not supported")
     return fmt
+
+
+def check_reading_options(
+    salvage: object,
+    format_code: object,
+    samples: object,
+    textual_encoding: object,
+    ibm_exact: object,
+) -> None:
+    """Refuse import reading options (salvage, overrides) no run could honour."""
+    check_flag(salvage, "salvage")
+    check_flag(ibm_exact, "ibm_exact")
+    if format_code is not None:
+        check_sample_format(format_code)
+    if samples is not None and (not _is_whole(samples) or not 0 < samples < 2**31):
+        raise SegyError(f"samples override must be a whole number from 1, got {samples!r}")
+    if textual_encoding not in (None, "ebcdic", "ascii"):
+        raise SegyError(f"textual encoding must be 'ebcdic' or 'ascii', got {textual_encoding!r}")
 
 
 def check_merge_method(method: str) -> None:

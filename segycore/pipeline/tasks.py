@@ -29,6 +29,8 @@ from ..format import codec
 from ..format.layout import Endian
 from ..format.spec import INTEGER_RANGES, TRACE_HEADER_SIZE, SampleFormat, sample_format
 from ..storage.fileio import open_for_reading, open_for_writing, pread_exact, pwrite_all
+from .ibm_raw import IbmRawPart, IbmRawRestorer
+from .rev2 import RecordSplitter, join_records, read_extra_rows, record_offsets
 from .workers import TaskContext
 
 __all__ = [
@@ -55,6 +57,9 @@ class ImportTask:
 
     ``traces_path`` is pre-sized; its rows start at byte ``data_start``. Raw headers
     go to files ``headers-<index>-<n>.bin`` in ``segment_dir``, one per Parquet row group.
+    With ``extra_headers`` (rev 2 additional 240-byte headers per trace) those go to the
+    rows of the pre-sized ``extra_path`` from byte ``extra_start``; with ``ibm_raw_dir``
+    the raw samples of IBM traces re-encoding would change go to a part file there.
     """
 
     index: int
@@ -70,6 +75,11 @@ class ImportTask:
     data_start: int
     segment_dir: str
     chunk_bytes: int
+    extra_headers: int = 0
+    extra_path: str = ""
+    extra_start: int = 0
+    ibm_raw_dir: str = ""
+    trace_samples_path: str = ""
 
 
 @dataclass(frozen=True)
@@ -127,6 +137,8 @@ class _SegmentWriter:
 
 def import_range(task: ImportTask, ctx: TaskContext) -> ImportWorkerResult:
     """Decode traces ``[task.start, task.stop)`` of the source into their rows and segments."""
+    if task.trace_samples_path:
+        return _import_variable_range(task, ctx)
     started = time.monotonic()
     fmt = sample_format(task.format_code)
     trace_size = task.trace_size
@@ -150,14 +162,23 @@ def import_range(task: ImportTask, ctx: TaskContext) -> ImportWorkerResult:
         os.close(src)
         raise
     segments = _SegmentWriter(Path(task.segment_dir), task.index)
+    splitter = RecordSplitter(trace_size, task.extra_headers, chunk)
+    ibm_raw = (
+        IbmRawPart(Path(task.ibm_raw_dir), task.index, task.n_samples, task.little_endian)
+        if task.ibm_raw_dir
+        else None
+    )
+    extra = open_for_writing(task.extra_path) if task.extra_headers else -1
     try:
         with segments:
             for first in range(task.start, task.stop, chunk):
                 n = min(chunk, task.stop - first)
                 view = memoryview(buffer)[: n * trace_size]
                 pread_exact(src, view, task.data_offset + first * trace_size, ended)
+                records, extra_rows = splitter.split(buffer, n)
+                splitter.write_extra(extra, extra_rows, task.extra_start, first)
                 codec.decode_records(
-                    buffer[: n * trace_size],
+                    records,
                     n,
                     task.n_samples,
                     task.format_code,
@@ -165,6 +186,8 @@ def import_range(task: ImportTask, ctx: TaskContext) -> ImportWorkerResult:
                     headers[:n],
                     samples[:n],
                 )
+                if ibm_raw is not None:
+                    ibm_raw.check(records, first, n)
                 offset = task.data_start + first * row_bytes
                 pwrite_all(dst, memoryview(samples[:n]).cast("B"), offset)
                 segments.write(headers[:n])
@@ -172,6 +195,76 @@ def import_range(task: ImportTask, ctx: TaskContext) -> ImportWorkerResult:
     finally:
         os.close(src)
         os.close(dst)
+        if extra >= 0:
+            os.close(extra)
+        if ibm_raw is not None:
+            ibm_raw.close()
+    return ImportWorkerResult(
+        task.index, task.start, task.stop, tuple(segments.paths), time.monotonic() - started
+    )
+
+
+def _import_variable_range(task: ImportTask, ctx: TaskContext) -> ImportWorkerResult:
+    """:func:`import_range` for traces of varying length (``task.trace_samples_path``):
+    each record decoded at its own sample count into a zero-padded row."""
+    started = time.monotonic()
+    fmt = sample_format(task.format_code)
+    counts = np.load(task.trace_samples_path, mmap_mode="r")
+    head = TRACE_HEADER_SIZE * (1 + task.extra_headers)
+    offsets = task.data_offset + record_offsets(counts, head, fmt.itemsize)
+    row_bytes = task.n_samples * fmt.dtype.itemsize
+    chunk = chunk_traces(task.chunk_bytes, task.trace_size, task.stop - task.start)
+    buffer = np.empty(chunk * task.trace_size, dtype=np.uint8)
+    headers = np.empty((chunk, TRACE_HEADER_SIZE), dtype=np.uint8)
+    extra_rows = np.empty((chunk, head - TRACE_HEADER_SIZE), dtype=np.uint8)
+    samples = np.empty((chunk, task.n_samples), dtype=fmt.dtype)
+    name = Path(task.source).name
+
+    def ended(offset: int) -> SegyFormatError:
+        return SegyFormatError(f"{name} ended at byte {offset} while being imported")
+
+    ibm_raw = (
+        IbmRawPart(Path(task.ibm_raw_dir), task.index, task.n_samples, task.little_endian)
+        if task.ibm_raw_dir
+        else None
+    )
+    src = open_for_reading(task.source)
+    dst = extra = -1
+    try:
+        dst = open_for_writing(task.traces_path)
+        extra = open_for_writing(task.extra_path) if task.extra_headers else -1
+        with _SegmentWriter(Path(task.segment_dir), task.index) as segments:
+            for first in range(task.start, task.stop, chunk):
+                n = min(chunk, task.stop - first)
+                lo, hi = int(offsets[first]), int(offsets[first + n])
+                pread_exact(src, memoryview(buffer)[: hi - lo], lo, ended)
+                samples[:n] = 0
+                for j in range(n):
+                    k = int(counts[first + j])
+                    rec = buffer[int(offsets[first + j]) - lo :][: head + k * fmt.itemsize]
+                    headers[j] = rec[:TRACE_HEADER_SIZE]
+                    extra_rows[j] = rec[TRACE_HEADER_SIZE:head]
+                    compact = np.concatenate([rec[:TRACE_HEADER_SIZE], rec[head:]])
+                    row = samples[j : j + 1, :k]
+                    codec.decode_records(
+                        compact, 1, k, task.format_code, task.little_endian, None, row
+                    )
+                    if ibm_raw is not None:
+                        ibm_raw.check(compact, first + j, 1)
+                offset = task.data_start + first * row_bytes
+                pwrite_all(dst, memoryview(samples[:n]).cast("B"), offset)
+                segments.write(headers[:n])
+                if extra >= 0:
+                    width = head - TRACE_HEADER_SIZE
+                    rows = memoryview(extra_rows[:n]).cast("B")
+                    pwrite_all(extra, rows, task.extra_start + first * width)
+                ctx.advance(n, hi - lo)
+    finally:
+        for fd in (src, dst, extra):
+            if fd >= 0:
+                os.close(fd)
+        if ibm_raw is not None:
+            ibm_raw.close()
     return ImportWorkerResult(
         task.index, task.start, task.stop, tuple(segments.paths), time.monotonic() - started
     )
@@ -186,7 +279,9 @@ class ExportTask:
     ``traces_offset``), headers from ``headers_path``. Trace ``i`` is written at
     ``output_base + i * trace_size`` of ``output``: a pre-sized file, or with
     ``new_file`` a segment file this task creates (then ``output_base`` is
-    ``-start * trace_size``).
+    ``-start * trace_size``). With ``extra_headers`` each record gets that many
+    additional 240-byte headers from the rows of ``extra_path`` (from ``extra_start``);
+    with ``ibm_raw_dir`` the kept raw IBM samples are written back where they still match.
     """
 
     index: int
@@ -205,6 +300,11 @@ class ExportTask:
     output_base: int
     new_file: bool
     chunk_bytes: int
+    extra_headers: int = 0
+    extra_path: str = ""
+    extra_start: int = 0
+    ibm_raw_dir: str = ""
+    trace_samples_path: str = ""
 
 
 def _cannot_hold(target: SampleFormat, value: np.generic, trace: int, sample: int) -> str:
@@ -276,6 +376,8 @@ def _row_groups(headers: pq.ParquetFile, start: int, stop: int) -> Iterator[tupl
 
 def export_range(task: ExportTask, ctx: TaskContext) -> Path | None:
     """Encode traces ``[task.start, task.stop)``; return the segment written, if any."""
+    if task.trace_samples_path:
+        return _export_variable_range(task, ctx)
     fmt = sample_format(task.format_code)
     n_samples = task.n_samples
     source_dtype = np.dtype(task.source_dtype)
@@ -284,12 +386,21 @@ def export_range(task: ExportTask, ctx: TaskContext) -> Path | None:
     chunk = chunk_traces(task.chunk_bytes, trace_size, task.stop - task.start)
     samples = np.empty((chunk, n_samples), dtype=source_dtype)
     record = np.empty(chunk * trace_size, dtype=np.uint8)
+    extra_bytes = TRACE_HEADER_SIZE * task.extra_headers
+    compact = np.empty(chunk * (trace_size - extra_bytes) if extra_bytes else 0, np.uint8)
     little = task.endian == "little"
+    restorer = (
+        IbmRawRestorer(Path(task.ibm_raw_dir), n_samples, little) if task.ibm_raw_dir else None
+    )
     fd = open_for_reading(task.traces_path)
+    out = xfd = -1
     try:
         out = open_for_writing(task.output, create=task.new_file)
+        xfd = open_for_reading(task.extra_path) if extra_bytes else -1
     except BaseException:
-        os.close(fd)
+        for opened in (fd, out):
+            if opened >= 0:
+                os.close(opened)
         raise
     try:
         with pq.ParquetFile(task.headers_path) as headers:
@@ -306,22 +417,105 @@ def export_range(task: ExportTask, ctx: TaskContext) -> Path | None:
                     pread_exact(fd, view, task.traces_offset + first * row_bytes, _damaged)
                     values = convert_samples(samples[:n], fmt, first)
                     nbytes = n * trace_size
+                    encoded = (compact if extra_bytes else record)[: nbytes - n * extra_bytes]
                     bad = codec.encode_records(
                         raw[first - lo : first - lo + n],
                         np.ascontiguousarray(values),
                         fmt.code,
                         little,
-                        record[:nbytes],
+                        encoded,
                     )
                     if bad != -1:
                         trace, sample = divmod(bad, n_samples)
                         raise UnrepresentableValueError(
                             _cannot_hold(fmt, values[trace, sample], first + trace, sample)
                         )
+                    if restorer is not None:
+                        restorer.restore(encoded, values, first, n)
+                    if extra_bytes:
+                        rows = read_extra_rows(
+                            xfd, task.extra_start, first, n, task.extra_headers, _damaged
+                        )
+                        join_records(encoded, rows, n, record)
                     offset = task.output_base + first * trace_size
                     pwrite_all(out, memoryview(record[:nbytes]), offset)
                     ctx.advance(n, nbytes)
     finally:
         os.close(fd)
         os.close(out)
+        if xfd >= 0:
+            os.close(xfd)
+    return Path(task.output) if task.new_file else None
+
+
+def _export_variable_range(task: ExportTask, ctx: TaskContext) -> Path | None:
+    """:func:`export_range` for traces of varying length (``task.trace_samples_path``):
+    trace ``t`` is written with its own sample count at ``output_base + offsets[t]``,
+    ``offsets`` the records' positions relative to the first."""
+    fmt = sample_format(task.format_code)
+    counts = np.load(task.trace_samples_path, mmap_mode="r")
+    head = TRACE_HEADER_SIZE * (1 + task.extra_headers)
+    offsets = record_offsets(counts, head, fmt.itemsize)
+    source_dtype = np.dtype(task.source_dtype)
+    row_bytes = task.n_samples * source_dtype.itemsize
+    chunk = chunk_traces(task.chunk_bytes, task.trace_size, task.stop - task.start)
+    samples = np.empty((chunk, task.n_samples), dtype=source_dtype)
+    record = np.empty(chunk * task.trace_size, dtype=np.uint8)
+    compact = np.empty(TRACE_HEADER_SIZE + task.n_samples * fmt.itemsize, dtype=np.uint8)
+    little = task.endian == "little"
+    restorer = (
+        IbmRawRestorer(Path(task.ibm_raw_dir), task.n_samples, little) if task.ibm_raw_dir else None
+    )
+    fd = open_for_reading(task.traces_path)
+    out = xfd = -1
+    try:
+        out = open_for_writing(task.output, create=task.new_file)
+        xfd = open_for_reading(task.extra_path) if task.extra_headers else -1
+        with pq.ParquetFile(task.headers_path) as headers:
+            for group, group_first in _row_groups(headers, task.start, task.stop):
+                table = headers.read_row_group(group)
+                lo = max(task.start, group_first)
+                hi = min(task.stop, group_first + table.num_rows)
+                raw = table_to_headers(
+                    table.slice(lo - group_first, hi - lo), task.endian, task.source_endian
+                )
+                for first in range(lo, hi, chunk):
+                    n = min(chunk, hi - first)
+                    view = memoryview(samples[:n]).cast("B")
+                    pread_exact(fd, view, task.traces_offset + first * row_bytes, _damaged)
+                    values = convert_samples(samples[:n], fmt, first)
+                    rows = None
+                    if xfd >= 0:
+                        extra = task.extra_headers
+                        rows = read_extra_rows(xfd, task.extra_start, first, n, extra, _damaged)
+                    base = int(offsets[first])
+                    for j in range(n):
+                        k = int(counts[first + j])
+                        size = TRACE_HEADER_SIZE + k * fmt.itemsize
+                        bad = codec.encode_records(
+                            raw[first - lo + j : first - lo + j + 1],
+                            np.ascontiguousarray(values[j : j + 1, :k]),
+                            fmt.code,
+                            little,
+                            compact[:size],
+                        )
+                        if bad != -1:
+                            raise UnrepresentableValueError(
+                                _cannot_hold(fmt, values[j, bad], first + j, bad)
+                            )
+                        if restorer is not None:
+                            restorer.restore(compact[:size], values[j : j + 1, :k], first + j, 1)
+                        at = int(offsets[first + j]) - base
+                        rec = record[at : at + head + k * fmt.itemsize]
+                        rec[:TRACE_HEADER_SIZE] = compact[:TRACE_HEADER_SIZE]
+                        if rows is not None:
+                            rec[TRACE_HEADER_SIZE:head] = rows[j]
+                        rec[head:] = compact[TRACE_HEADER_SIZE:size]
+                    nbytes = int(offsets[first + n]) - base
+                    pwrite_all(out, memoryview(record[:nbytes]), task.output_base + base)
+                    ctx.advance(n, nbytes)
+    finally:
+        for opened in (fd, out, xfd):
+            if opened >= 0:
+                os.close(opened)
     return Path(task.output) if task.new_file else None

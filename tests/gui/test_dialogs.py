@@ -9,8 +9,10 @@ import pytest
 from PyQt6.QtWidgets import QDialogButtonBox
 
 from segycore import ImportConfig, ParallelImportCoordinator
+from segycore.pipeline.stages import IMPORT_STAGES
 from segycore_gui.export_dialog import CHECKING, ExportDialog
 from segycore_gui.import_dialog import ImportDialog
+from segycore_gui.summary import summarize
 from tests.helpers import segy_data
 
 pytestmark = pytest.mark.gui
@@ -59,6 +61,31 @@ def test_import_dialog_reports_a_broken_file(qtbot) -> None:
     assert dialog.scan_error.startswith("broken.sgy is truncated")
     assert "Traceback" not in dialog.status.text()
     assert not _ok_enabled(dialog)
+
+
+def test_import_dialog_salvages_a_broken_file_and_the_summary_warns(qtbot) -> None:
+    dialog = ImportDialog()
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.scanned, timeout=10_000):
+        dialog.set_source(segy_data("broken.sgy"))
+    assert "--salvage" in dialog.scan_error
+    with qtbot.waitSignal(dialog.scanned, timeout=10_000):  # ticking it rescans
+        dialog.salvage.setChecked(True)
+    assert dialog.scan is not None and dialog.scan_error == ""
+    assert dialog.facts["traces"].text() == "3"  # the complete traces
+    assert _ok_enabled(dialog)
+    assert dialog.options()["salvage"] is True
+    result = {
+        "n_traces": 3,
+        "n_samples": 4,
+        "sample_format": 1,
+        "size_bytes": 10836,
+        "dataset": "broken.dataset",
+        "stage_seconds": {},
+        "warnings": ["dropped bytes 10768-10836 (68 bytes) after the last complete trace"],
+    }
+    text = summarize("import", result, IMPORT_STAGES)
+    assert "Warnings:\n- dropped bytes 10768-10836" in text
 
 
 def test_export_dialog_defaults_to_the_source_format(qtbot, survey: Path, tmp_path: Path) -> None:

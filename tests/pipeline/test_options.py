@@ -37,11 +37,21 @@ def test_shared_options_are_refused_in_both_configs(options: dict, message: str)
         ({"ensemble_keys": ("foo",)}, "unknown trace header field 'foo'"),
         ({"ensemble_keys": ("cdp", 2)}, "unknown trace header field 2"),
         ({"ensemble_keys": None}, "ensemble keys must be a list"),
+        ({"salvage": "yes"}, "salvage must be True or False"),
+        ({"ibm_exact": 1}, "ibm_exact must be True or False"),
+        ({"format_code": 13}, "unknown sample format code 13"),
+        ({"format_code": 4}, r"sample format 4 \(.*\) is not supported"),
+        ({"samples": 0}, "samples override must be a whole number from 1"),
+        ({"samples": 2.5}, "samples override must be a whole number from 1"),
+        ({"textual_encoding": "utf-8"}, "textual encoding must be 'ebcdic' or 'ascii'"),
+        ({"source": None}, "source must be a path, got None"),
+        ({"destination": ""}, "destination must be a path, got an empty one"),
+        ({"overwrite": "yes"}, "overwrite must be True or False"),
     ],
 )
 def test_import_options_are_refused(options: dict, message: str) -> None:
     with pytest.raises(SegyError, match=message):
-        ImportConfig("s.sgy", "d", **options)
+        ImportConfig(**{"source": "s.sgy", "destination": "d", **options})
 
 
 @pytest.mark.parametrize(
@@ -51,11 +61,14 @@ def test_import_options_are_refused(options: dict, message: str) -> None:
         ({"format_code": 4}, r"sample format 4 \(.*\) is not supported"),
         ({"format_code": "5"}, "a sample format code is a whole number"),
         ({"merge_method": "teleport"}, "unknown merge method 'teleport'"),
+        ({"dataset": 5}, "dataset must be a path, got 5"),
+        ({"textual_header": b"C 1"}, "textual header must be text"),
+        ({"segments": 1}, "segments must be True or False"),
     ],
 )
 def test_export_options_are_refused(options: dict, message: str) -> None:
     with pytest.raises(SegyError, match=message):
-        ExportConfig("d", "o.sgy", **options)
+        ExportConfig(**{"dataset": "d", "destination": "o.sgy", **options})
 
 
 def test_valid_options_pass_and_accept_every_field_spelling() -> None:
@@ -81,3 +94,11 @@ def test_plain_data_is_validated_again() -> None:
         config_from_data(ImportConfig, {**data, "wokers": 2})
     with pytest.raises(SegyError, match="workers must be at least 1"):
         config_from_data(ImportConfig, {**data, "workers": 0})
+
+
+def test_reading_options_travel_as_plain_json_data() -> None:
+    config = ImportConfig(
+        "s.sgy", "d", salvage=True, format_code=5, samples=7, textual_encoding="ascii"
+    )
+    data = json.loads(json.dumps(config_to_data(config)))
+    assert config_from_data(ImportConfig, data) == config

@@ -26,9 +26,11 @@ __all__ = [
     "BINARY_SIZE",
     "CASES",
     "FILE_HEADER_SIZE",
+    "LIBERAL",
     "TEXTUAL_SIZE",
     "TRACE_HEADER_SIZE",
     "Case",
+    "LiberalCase",
     "SegySpec",
     "case_named",
     "put",
@@ -263,22 +265,35 @@ CASES: tuple[Case, ...] = (
         "samples per trace is 0",
         "-7 in the first trace header",
     ),
-    _edited("too-many-samples", {3221: (65535, 2, "u")}, _NO_TRACE, "65535 samples"),
+    # (binary and trace header agree on a count the size cannot hold: no reading fits)
+    _edited(
+        "too-many-samples",
+        {3221: (65535, 2, "u"), FILE_HEADER_SIZE + 115: (30000, 2, "i")},
+        _NO_TRACE,
+        "65535 samples",
+    ),
     _edited(
         "rev2-huge-extended-samples",
-        {3269: (2**31 - 1, 4, "i")},
+        {3269: (2**31 - 1, 4, "i"), 3221: (77, 2, "u"), FILE_HEADER_SIZE + 115: (77, 2, "i")},
         _NO_TRACE,
         f"{2**31 - 1} samples",
         "3269-3272",
         revision=2,
     ),
-    _edited("samples-disagree-with-size", {3221: (77, 2, "u")}, _TRUNCATED, "byte offset"),
+    _edited(
+        "samples-disagree-with-size",
+        {3221: (77, 2, "u"), FILE_HEADER_SIZE + 115: (77, 2, "i")},
+        _TRUNCATED,
+        "byte offset",
+        "--salvage",
+    ),
     _from_bytes("zero-traces", valid_segy()[:FILE_HEADER_SIZE], _NO_TRACE, "0 bytes"),
     _from_bytes(
         "trailing-bytes",
         valid_segy() + b"\x00" * 7,
         _TRUNCATED,
         "then 7 bytes",
+        "--salvage imports the 6 complete traces",
         f"from byte offset {FILE_HEADER_SIZE + 6 * _TRACE}",
     ),
     # -- format codes -----------------------------------------------------------------
@@ -292,17 +307,6 @@ CASES: tuple[Case, ...] = (
     _edited("extended-count-max", {3505: (32767, 2, "i")}, "announces 32767 extended"),
     _edited("extended-count-negative", {3505: (-2, 2, "i")}, "impossible number", "-2"),
     _edited("extended-no-endtext", {3505: (-1, 2, "i")}, "EndText"),
-    # -- revision 2 features segycore refuses -----------------------------------------
-    _edited(
-        "rev2-additional-trace-headers",
-        {3507: (2, 4, "i")},
-        "additional 240-byte",
-        "3507-3510",
-        revision=2,
-    ),
-    _edited(
-        "rev2-trailer-stanzas", {3529: (1, 4, "i")}, "trailer stanzas", "3529-3532", revision=2
-    ),
     # -- not SEG-Y at all -------------------------------------------------------------
     _from_bytes("random-bytes", np.random.default_rng(7).bytes(20_000), "sample format"),
     _from_bytes("all-zero-bytes", bytes(10_000), _FORMAT, "0"),
@@ -316,6 +320,86 @@ CASES: tuple[Case, ...] = (
     Case("symlink-loop", _symlink_loop, ("symbolic links", "loop.sgy")),
     Case("dangling-symlink", _dangling_symlink, ("no such file", "dangling.sgy")),
     Case("unreadable", _unreadable, ("permission denied", "unreadable.sgy"), unprivileged=True),
+)
+
+
+@dataclass(frozen=True)
+class LiberalCase:
+    """A file whose headers contradict each other or hold junk, but whose traces are unambiguous.
+
+    ``data`` is a valid file with ``edits`` applied; it reads as the unedited file would
+    (``n_samples`` samples per trace, every trace), with a decision naming ``expect``.
+    """
+
+    name: str
+    data: bytes
+    spec: SegySpec
+    expect: tuple[str, ...]
+
+
+def _liberal(
+    name: str, edits: dict[int, tuple[int | float, int, str]], *expect: str, **spec: int | str
+) -> LiberalCase:
+    # int16 samples: every bit pattern round-trips exactly (random IBM bytes need not)
+    s = SegySpec(**{"format_code": 3, **spec})  # type: ignore[arg-type]
+    data = bytearray(valid_segy(s))
+    for byte, (value, width, kind) in edits.items():
+        put(data, byte, value, width, s.endian, kind)
+    return LiberalCase(name, bytes(data), s, tuple(expect))
+
+
+#: Files segycore 0.1 refused that a liberal reading imports, with the decision it records.
+LIBERAL: tuple[LiberalCase, ...] = (
+    _liberal(
+        "binary-samples-wrong-trace-header-right",
+        {3221: (65535, 2, "u")},
+        "samples per trace: 50 from first trace header bytes 115-116",
+        "not 65535",
+    ),
+    _liberal(
+        "binary-samples-77-trace-header-50",
+        {3221: (77, 2, "u")},
+        "samples per trace: 50 from first trace header",
+    ),
+    _liberal(
+        "rev2-huge-extended-samples",
+        {3269: (2**31 - 1, 4, "i")},
+        "samples per trace: 50 from binary header bytes 3221-3222",
+        f"not {2**31 - 1} from binary header bytes 3269-3272",
+        revision=2,
+    ),
+    _liberal(
+        "rev2-additional-trace-headers-the-size-denies",
+        {3507: (2, 4, "i")},
+        "additional trace headers: 0 from none, not 2 from binary header bytes 3507-3510",
+        revision=2,
+    ),
+    _liberal(
+        "rev2-trailer-stanzas-missing",
+        {3529: (1, 4, "i")},
+        "trailer stanzas: 0",
+        revision=2,
+    ),
+    _liberal(
+        "junk-revision-word-and-additional-headers",
+        {3501: (0x2425, 2, "u"), 3507: (128, 4, "i")},
+        "revision word 0x2425",
+        "not a SEG-Y revision",
+    ),
+    _liberal(
+        "rev1-with-junk-in-rev2-fields",
+        {3507: (128, 4, "i"), 3529: (7, 4, "i"), 3269: (999, 4, "i")},
+        "bytes 3507-3510 (max_additional_trace_headers = 128) are not defined in revision 1",
+        "bytes 3529-3532",
+        "bytes 3269-3272",
+    ),
+    _liberal(
+        "rev0-with-junk-in-rev2-fields-little-endian",
+        {3507: (3, 4, "i"), 3521: (12345, 8, "u")},
+        "not defined in revision 0",
+        revision=0,
+        endian="little",
+    ),
 )
 
 

@@ -98,8 +98,25 @@ def assert_dataset_matches(dataset: Path, layout: SegyLayout) -> None:
     ds = open_dataset(dataset)
     assert (ds.n_traces, ds.n_samples) == (layout.n_traces, layout.n_samples)
     assert ds.sample_format == layout.format.code and ds.byte_order == layout.endian
-    raw = np.fromfile(layout.path, dtype=np.uint8, offset=layout.data_offset)
-    assert raw.size == layout.n_traces * layout.trace_size  # the layout covers the file exactly
+    whole = np.fromfile(layout.path, dtype=np.uint8)
+    if layout.salvage is None:  # the layout covers the file exactly
+        assert layout.data_end + len(layout.trailer) == whole.size
+        assert whole[whole.size - len(layout.trailer) :].tobytes() == layout.trailer
+    head = layout.trace_header_size
+    if layout.variable:  # records of their own lengths, padded to the longest
+        offsets = layout.trace_offsets
+        records = np.zeros((layout.n_traces, layout.trace_size), dtype=np.uint8)
+        for t in range(layout.n_traces):
+            records[t, : offsets[t + 1] - offsets[t]] = whole[offsets[t] : offsets[t + 1]]
+        counts = np.load(dataset / "trace_samples.npy")
+        np.testing.assert_array_equal(counts, layout.trace_samples)
+    else:
+        records = whole[layout.data_offset : layout.data_end].reshape(layout.n_traces, -1)
+    assert records.shape[1] == layout.trace_size
+    if layout.extra_headers:  # kept raw, readable with numpy alone
+        extra = np.load(dataset / "extra_headers.npy")
+        np.testing.assert_array_equal(extra, records[:, 240:head])
+    raw = np.concatenate([records[:, :240], records[:, head:]], axis=1).reshape(-1)
     headers = np.empty((layout.n_traces, 240), dtype=np.uint8)
     samples = np.empty((layout.n_traces, layout.n_samples), dtype=layout.format.dtype)
     decode_records_reference(
