@@ -12,6 +12,7 @@ NATIVE = Path(__file__).parent / "native"
 PACKAGE_OF = {
     "_convert": "segycore.format",
     "_merge": "segycore.storage",
+    "_index": "segycore.dataset",
 }
 
 extensions = [

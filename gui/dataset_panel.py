@@ -31,7 +31,9 @@ from PyQt6.QtWidgets import (
 from segycore.dataset.dataset import Dataset
 
 from .background import call_later, run_in_background
+from .ensemble_source import ensemble_source
 from .gather_view import GatherView
+from .section_view import SectionView
 from .table_models import EnsembleTableModel, HeaderTableModel
 from .widgets import monospace_text
 
@@ -56,12 +58,10 @@ class EnsembleList:
 
 
 def read_ensembles(dataset: Dataset, key: str) -> EnsembleList:
-    """The ensemble index of ``key`` (reads Parquet: call it off the GUI thread)."""
-    index = dataset.ensembles(key)
-    first = index.column("first_trace").to_numpy()
-    end = index.column("end_trace").to_numpy()
-    values, counts = index.column("value").to_numpy(), index.column("trace_count").to_numpy()
-    return EnsembleList(dataset.traces, values, first, end, first, counts)
+    """The ensemble index of ``key`` (reads Parquet: call it off the GUI thread); every
+    trace of each value, contiguous or not (:func:`.ensemble_source.ensemble_source`)."""
+    src = ensemble_source(dataset, key)
+    return EnsembleList(src.traces, src.values, src.first, src.end, src.first_trace, src.counts)
 
 
 class DatasetPanel(QWidget):
@@ -122,6 +122,10 @@ class DatasetPanel(QWidget):
         self.tabs.addTab(self.header_table, "Trace headers")
         self.tabs.addTab(self.textual_header, "Textual header")
         self.tabs.addTab(self.binary_header, "Binary header")
+        self.section_view = SectionView()  # inline / crossline / time slice, with a grid
+        self.tabs.insertTab(1, self.section_view, "Sections")
+        self.tabs.setTabVisible(1, False)
+        self.section_view.available.connect(lambda ok: self.tabs.setTabVisible(1, ok))
 
         splitter = QSplitter()
         splitter.addWidget(left)
@@ -157,6 +161,7 @@ class DatasetPanel(QWidget):
             self.binary_header.setItem(row, 0, QTableWidgetItem(name))
             self.binary_header.setItem(row, 1, QTableWidgetItem(str(value)))
         self.header_model.set_source(dataset.headers_path)
+        self.section_view.set_dataset(dataset)
         self.key_box.blockSignals(True)
         self.key_box.clear()
         self.key_box.addItems(dataset.ensemble_keys)

@@ -23,6 +23,7 @@ from PyQt6.QtWidgets import (
 )
 
 from .background import run_in_background
+from .wiggle import WiggleOverlay
 
 __all__ = ["MAX_SAMPLES", "MAX_TRACES", "Gather", "GatherView", "seismic_colormap"]
 
@@ -119,6 +120,8 @@ class GatherView(QWidget):
         self.image = pg.ImageItem(axisOrder="col-major", autoDownsample=True)
         self.image.setColorMap(seismic_colormap())
         self.plot.addItem(self.image)
+        self.wiggle = WiggleOverlay(self.plot, self.image)  # wiggle display beside density
+        controls.addWidget(self.wiggle.display_box)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -208,6 +211,10 @@ class GatherView(QWidget):
             )
         )
         self._apply_levels()
+        self.wiggle.show(
+            gather.data, gather.first_trace, gather.trace_step,
+            gather.sample_step * self._interval_ms, float(gather.amplitude[99]),
+        )  # fmt: skip
         count = gather.end_trace - gather.first_trace
         text = (
             f"Ensemble {gather.row + 1:,} of {len(self._first):,}: "

@@ -36,6 +36,7 @@ from PyQt6.QtWidgets import (
 from segycore.format.spec import TRACE_FIELDS
 
 from .background import run_in_background
+from .geometry_options import GeometryOptions
 from .messages import explain_error
 from .source_scan import FIRST_TRACES, SourceScan, scan_source
 from .widgets import monospace_text, ok_cancel_buttons, path_row, scheduler_edit, scheduler_option
@@ -134,6 +135,8 @@ class ImportDialog(QDialog):
         form.addRow("Run on cluster", self.scheduler)
         form.addRow("", self.overwrite)
         form.addRow("", self.salvage)
+        self.geometry_options = GeometryOptions(custom_fields=True)  # custom fields, geometry
+        form.addRow(self.geometry_options)
 
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.textual_header)
@@ -184,6 +187,7 @@ class ImportDialog(QDialog):
             "overwrite": self.overwrite.isChecked(),
             "salvage": self.salvage.isChecked(),
             "scheduler": scheduler_option(self.scheduler),
+            **self.geometry_options.options(),
         }
 
     # -- scanning --------------------------------------------------------------------

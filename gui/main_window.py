@@ -22,13 +22,15 @@ from PyQt6.QtWidgets import QFileDialog, QMainWindow, QWidget
 from segycore.dataset.dataset import Dataset, open_dataset
 from segycore.pipeline.exporter import ExportConfig
 from segycore.pipeline.importer import ImportConfig
+from segycore.pipeline.indexer import INDEX_STAGES, IndexConfig
 from segycore.pipeline.stages import EXPORT_STAGES, IMPORT_STAGES, Stage
-from segycore.runtime.jobs import Job, start_export, start_import
+from segycore.runtime.jobs import Job, start_export, start_import, start_index
 
 from .background import call_later, run_in_background
 from .dataset_panel import DatasetPanel
 from .export_dialog import ExportDialog
 from .import_dialog import ImportDialog
+from .index_action import install_index_action
 from .job_runner import JobRunner
 from .messages import Message, Notifier, explain_error
 from .progress_dialog import StageProgressDialog
@@ -95,6 +97,7 @@ class MainWindow(QMainWindow):
         self.panel = DatasetPanel()
         self.setCentralWidget(self.panel)
         self._build_menus()
+        self.index_action = install_index_action(self)  # Dataset > Add index...
         self.setWindowTitle(APP_TITLE)
         self.resize(1280, 800)
         self.statusBar().showMessage("Ready")
@@ -262,6 +265,15 @@ class MainWindow(QMainWindow):
 
         self._begin("export", EXPORT_STAGES, launch)
 
+    def start_index(self, dataset: Path | str, **options: Any) -> None:
+        """Add or rebuild indexes of ``dataset`` (:class:`~segycore.IndexConfig` fields);
+        returns at once; a done job reopens the dataset in the viewer."""
+
+        def launch() -> Job:  # in the poll thread: the configuration opens the dataset
+            return start_index(IndexConfig(Path(dataset), **options))
+
+        self._begin("index", INDEX_STAGES, launch)
+
     def cancel_job(self) -> None:
         """Ask the running job to stop (its stage dialog says so until it has)."""
         if not self.runner.busy:
@@ -318,7 +330,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"{title} finished")
             if not closing:
                 self.notifier.inform(f"{title} finished", summarize(kind, info, self.runner.stages))
-                if kind == "import" and "dataset" in info:
+                if kind in ("import", "index") and "dataset" in info:
                     path = info["dataset"]
                     call_later(self, OPEN_DELAY_MS, lambda: self.open_dataset(path))
         elif state == "cancelled":

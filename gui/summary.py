@@ -20,11 +20,11 @@ def format_size(n_bytes: float) -> str:
 
 def summarize(kind: str, result: dict[str, Any], stages: Sequence[Stage]) -> str:
     """What a finished import or export did, stage by stage."""
-    where = result.get("dataset") if kind == "import" else result.get("destination")
-    verb = "Imported" if kind == "import" else "Exported"
+    where = result.get("destination") if kind == "export" else result.get("dataset")
+    verb = {"import": "Imported", "export": "Exported", "index": "Indexed"}.get(kind, kind)
     lines = [
         f"{verb} {result['n_traces']:,} traces x {result['n_samples']:,} samples "
-        f"(sample format {result['sample_format']}), {format_size(result['size_bytes'])}",
+        f"(sample format {result['sample_format']}), {format_size(result.get('size_bytes', 0))}",
         f"to {where}",
         "",
     ]

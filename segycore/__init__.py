@@ -16,6 +16,7 @@ from .format.layout import SegyLayout, read_layout
 from .format.spec import SAMPLE_FORMATS, TRACE_FIELDS, resolve_trace_field
 from .pipeline.exporter import ExportConfig, ExportResult, ParallelExportCoordinator
 from .pipeline.importer import ImportConfig, ImportResult, ParallelImportCoordinator
+from .pipeline.indexer import INDEX_STAGES, IndexConfig, IndexCoordinator, IndexResult
 from .pipeline.stages import EXPORT_STAGES, IMPORT_STAGES, ParallelProgress
 
 __version__ = "0.1.0"
@@ -23,6 +24,7 @@ __version__ = "0.1.0"
 __all__ = [
     "EXPORT_STAGES",
     "IMPORT_STAGES",
+    "INDEX_STAGES",
     "SAMPLE_FORMATS",
     "TRACE_FIELDS",
     "Dataset",
@@ -30,6 +32,9 @@ __all__ = [
     "ExportResult",
     "ImportConfig",
     "ImportResult",
+    "IndexConfig",
+    "IndexCoordinator",
+    "IndexResult",
     "Job",
     "JobCancelled",
     "ParallelExportCoordinator",
@@ -46,13 +51,14 @@ __all__ = [
     "resolve_trace_field",
     "start_export",
     "start_import",
+    "start_index",
     "start_job",
 ]
 
 
 def __getattr__(name: str) -> object:
     # The job API pulls in the supervisor and progress block; load it on first use.
-    if name in ("Job", "start_import", "start_export", "start_job"):
+    if name in ("Job", "start_import", "start_export", "start_index", "start_job"):
         from .runtime import jobs
 
         return getattr(jobs, name)

@@ -136,6 +136,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         endian=args.endian,
         overwrite=args.overwrite,
         rate_limit=args.rate_limit,
+        header_fields=tuple(args.header_field or ()),
+        geometry_keys=_geometry_keys(args),
         salvage=args.salvage,
         format_code=args.format,
         samples=args.samples,
@@ -166,10 +168,70 @@ def cmd_export(args: argparse.Namespace) -> int:
         segments=args.segments,
         merge_method=args.merge_method,
         rate_limit=args.rate_limit,
+        sort=args.sort or (),
+        select=tuple(args.select or ()),
         scheduler=args.scheduler,
     )
     result = _run_job(start_export(config), args.quiet)
     if not args.quiet:
+        _print_summary(result)
+    return EXIT_OK
+
+
+def _field(text: str) -> str | int:
+    """A field given on the command line: a byte position (``189``) or a name."""
+    return int(text) if text.strip().isdigit() else text
+
+
+def _geometry_keys(args: argparse.Namespace) -> tuple[str | int, ...] | None:
+    """The (inline, crossline, offset) fields of ``--inline-byte`` & co. (None: no geometry)."""
+    if args.no_geometry:
+        return None
+    return (_field(args.inline_byte), _field(args.crossline_byte), _field(args.offset_byte))
+
+
+def _add_geometry_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--inline-byte",
+        default="189",
+        metavar="N",
+        help="byte (or field name) of the inline number, as segyio's iline= (default: 189)",
+    )
+    p.add_argument(
+        "--crossline-byte",
+        default="193",
+        metavar="N",
+        help="byte (or field name) of the crossline number, as segyio's xline= (default: 193)",
+    )
+    p.add_argument(
+        "--offset-byte",
+        default="37",
+        metavar="N",
+        help="byte (or field name) of the offset of pre-stack data (default: 37)",
+    )
+    p.add_argument("--no-geometry", action="store_true", help="do not detect a survey grid")
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from .pipeline.indexer import IndexConfig
+    from .runtime.jobs import start_index
+
+    config = IndexConfig(
+        dataset=Path(args.dataset),
+        ensemble_keys=tuple(_field(k) for k in args.ensemble_key or ()),
+        geometry_keys=_geometry_keys(args),
+    )
+    result = _run_job(start_index(config), args.quiet)
+    if not args.quiet:
+        keys = ", ".join(result.get("keys", [])) or "none"
+        geometry = result.get("geometry") or {}
+        grid = (
+            f"{geometry['n_inlines']} x {geometry['n_crosslines']} x {geometry['n_offsets']}, "
+            f"{geometry['filled_bins']:,} bins filled"
+            if geometry.get("grid")
+            else geometry.get("reason", "left as it was")
+        )
+        print(f"indexed {result['dataset']}: keys {keys}; geometry: {grid}")
         _print_summary(result)
     return EXIT_OK
 
@@ -292,8 +354,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing destination")
     p.add_argument("--rate-limit", type=float, metavar="MB/S", help="cap the job's I/O rate")
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
+    p.add_argument(
+        "--header-field",
+        action="append",
+        metavar="NAME:BYTE:TYPE",
+        help="decode a custom trace-header field as an extra column, e.g. iline:17:int32 "
+        "(TYPE: int8, int16, int32, int64, uint8, uint16, uint32, float32, ibm32); repeatable",
+    )
+    _add_geometry_options(p)
     _add_scheduler(p)
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser(
+        "index", help="add or rebuild ensemble indexes and the survey geometry of a dataset"
+    )
+    p.add_argument("dataset", help="dataset folder (updated in place, atomically)")
+    p.add_argument(
+        "--ensemble-key",
+        action="append",
+        metavar="KEY",
+        help="header field to index (name, byte or custom field); repeatable",
+    )
+    _add_geometry_options(p)
+    p.add_argument("--quiet", action="store_true", help="print nothing on success")
+    p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("export", help="export a dataset folder to a SEG-Y file")
     p.add_argument("dataset", help="dataset folder to read")
@@ -323,6 +407,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--merge-method",
         default="auto",
         help="segment merge method: auto, mmap, copy_file_range, sendfile, readinto",
+    )
+    p.add_argument(
+        "--sort",
+        metavar="KEY[,KEY...]",
+        help="write the traces stably sorted by these header fields, e.g. CDP,offset",
+    )
+    p.add_argument(
+        "--select",
+        action="append",
+        metavar="KEY=LO:HI",
+        help="write only traces with LO <= KEY <= HI; repeatable (all must hold)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing destination")
     p.add_argument("--rate-limit", type=float, metavar="MB/S", help="cap the job's I/O rate")

@@ -7,21 +7,26 @@ read, so that export rebuilds every byte, including ones no standard field descr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..format.fields import CustomField, parse_header_fields
 from ..format.layout import Endian, trace_header_dtype
 from ..format.spec import TRACE_FIELDS, TRACE_HEADER_SIZE
 
 __all__ = [
+    "CUSTOM_FIELDS_METADATA",
     "HEADER_SCHEMA",
     "PARQUET_OPTIONS",
     "RAW_HEADER_COLUMN",
     "ROW_GROUP_SIZE",
+    "custom_fields_of",
+    "header_schema",
     "headers_to_table",
     "iter_raw_headers",
     "table_to_headers",
@@ -34,6 +39,27 @@ HEADER_SCHEMA = pa.schema(
     [pa.field(f.name, pa.from_numpy_dtype(f.dtype)) for f in TRACE_FIELDS]
     + [pa.field(RAW_HEADER_COLUMN, pa.binary(TRACE_HEADER_SIZE))]
 )
+#: Schema metadata key listing the custom fields (``NAME:BYTE:TYPE``) of a header table.
+CUSTOM_FIELDS_METADATA = b"segycore.header_fields"
+
+
+def header_schema(custom: Sequence[CustomField] = ()) -> pa.Schema:
+    """The header table's schema: standard fields, custom fields (listed in the metadata), raw."""
+    if not custom:
+        return HEADER_SCHEMA
+    fields = list(HEADER_SCHEMA)
+    extra = [pa.field(f.name, pa.from_numpy_dtype(f.dtype)) for f in custom]
+    schema = pa.schema(fields[:-1] + extra + fields[-1:])
+    specs = json.dumps([f.spec for f in custom]).encode()
+    return schema.with_metadata({CUSTOM_FIELDS_METADATA: specs})
+
+
+def custom_fields_of(schema: pa.Schema) -> tuple[CustomField, ...]:
+    """The custom fields a header table's schema lists."""
+    specs = (schema.metadata or {}).get(CUSTOM_FIELDS_METADATA)
+    return parse_header_fields(json.loads(specs)) if specs else ()
+
+
 #: Writer options: zstd level 1 shrinks mostly-zero headers 10-20x at memory speed.
 PARQUET_OPTIONS: dict[str, object] = {
     "compression": "zstd",
@@ -43,7 +69,9 @@ PARQUET_OPTIONS: dict[str, object] = {
 }
 
 
-def headers_to_table(raw: np.ndarray, endian: Endian) -> pa.Table:
+def headers_to_table(
+    raw: np.ndarray, endian: Endian, custom: Sequence[CustomField] = ()
+) -> pa.Table:
     """Decode raw trace headers, shape ``(n, 240)`` uint8, into a table of every field."""
     if raw.ndim != 2 or raw.shape[1] != TRACE_HEADER_SIZE or raw.dtype != np.uint8:
         raise ValueError(f"raw headers must be uint8 of shape (n, 240), got {raw.shape}")
@@ -53,7 +81,8 @@ def headers_to_table(raw: np.ndarray, endian: Endian) -> pa.Table:
     raw_column = pa.FixedSizeBinaryArray.from_buffers(
         pa.binary(TRACE_HEADER_SIZE), len(raw), [None, pa.py_buffer(raw)]
     )
-    return pa.Table.from_arrays([*columns, raw_column], schema=HEADER_SCHEMA)
+    extra = [pa.array(f.decode(raw, endian)) for f in custom]
+    return pa.Table.from_arrays([*columns, *extra, raw_column], schema=header_schema(custom))
 
 
 def _raw_column_to_numpy(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -92,7 +121,24 @@ def table_to_headers(table: pa.Table, endian: Endian, source_endian: Endian) -> 
                 target[f.name][changed] = column[changed]
         else:
             target[f.name] = column
+    for custom in custom_fields_of(table.schema):
+        if custom.name not in table.column_names:
+            continue
+        column = table.column(custom.name).to_numpy()
+        start = custom.byte - 1
+        stored = custom.decode(raw, source_endian)
+        # Rewrite a custom field only where its value changed (or the byte order did).
+        changed = np.ones(len(column), bool) if not same_order else ~_same(column, stored)
+        if changed.any():
+            out[changed, start : start + custom.width] = custom.encode(column[changed], endian)
     return out
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Elementwise equality that treats equal bit patterns (NaN included) as the same."""
+    if a.dtype.kind == "f":
+        return (a == b) | (np.isnan(a) & np.isnan(b))
+    return a == b
 
 
 def iter_raw_headers(path: Path) -> Iterator[np.ndarray]:
@@ -105,10 +151,12 @@ def iter_raw_headers(path: Path) -> Iterator[np.ndarray]:
             yield np.frombuffer(chunk, dtype=np.uint8).reshape(-1, TRACE_HEADER_SIZE)
 
 
-def open_header_writer(path: Path | pa.NativeFile) -> pq.ParquetWriter:
+def open_header_writer(
+    path: Path | pa.NativeFile, custom: Sequence[CustomField] = ()
+) -> pq.ParquetWriter:
     """A Parquet writer for header tables with segycore's schema and options.
 
     Give it an open file to close the file yourself even when the writer fails: a
     writer that opened the path itself leaks the descriptor when its close fails.
     """
-    return pq.ParquetWriter(path, HEADER_SCHEMA, **PARQUET_OPTIONS)
+    return pq.ParquetWriter(path, header_schema(custom), **PARQUET_OPTIONS)

@@ -18,7 +18,7 @@ from ..format.spec import TRACE_FIELDS
 from .dataset import METADATA_FILE, open_dataset
 from .ensembles import run_starts
 
-__all__ = ["PREVIEW_TRACES", "describe", "ensemble_counts", "render"]
+__all__ = ["PREVIEW_TRACES", "describe", "ensemble_counts", "render", "render_geometry"]
 
 #: Traces whose headers a preview reads to count ensembles (a sample of big files).
 PREVIEW_TRACES = 100_000
@@ -58,6 +58,7 @@ def describe(path: Path, endian: Endian | None = None, **reading: Any) -> dict[s
             "textual_encoding": meta["textual_encoding"],
             "extended_textual_headers": len(meta["extended_textual_headers"]),
             "ensembles": ensembles,
+            "geometry": ds.geometry_info,
             "stage_seconds": meta.get("stage_seconds", {}),
             "reading": meta.get("reading", {}),
         }
@@ -90,6 +91,44 @@ def describe(path: Path, endian: Endian | None = None, **reading: Any) -> dict[s
     }
 
 
+def render_geometry(geometry: dict[str, Any] | None) -> list[str]:
+    """The lines of ``segycore info`` about a dataset's survey grid."""
+    if geometry is None:
+        return ["  geometry        none recorded"]
+    if not geometry.get("grid", True):
+        return [f"  geometry        no grid: {geometry['reason']}"]
+
+    def axis(name: str, count: int) -> str:
+        r = geometry[f"{name}_range"]
+        return f"{r['first']}-{r['last']} step {r['step']} ({count:,})"
+
+    sorting = geometry["sorting"]
+    directions = ", ".join(f"{k} {v}" for k, v in sorting["directions"].items())
+    keys = geometry["keys"]
+    fill = geometry["filled_bins"] / max(1, geometry["n_bins"])
+    lines = [
+        f"  geometry        {'pre-stack' if geometry['prestack'] else 'post-stack'} grid "
+        f"from {keys['inline']} / {keys['crossline']}"
+        + (f" / {keys['offset']}" if geometry["prestack"] else ""),
+        f"    inlines       {axis('inline', geometry['n_inlines'])}",
+        f"    crosslines    {axis('crossline', geometry['n_crosslines'])}",
+    ]
+    if geometry["prestack"]:
+        lines.append(f"    offsets       {axis('offset', geometry['n_offsets'])}")
+    lines += [
+        f"    fill          {geometry['filled_bins']:,} of {geometry['n_bins']:,} bins "
+        f"({fill:.1%})",
+        f"    sorting       {sorting['major']}-major, {directions}"
+        + (f", offsets {sorting['offsets']}" if "offsets" in sorting else ""),
+    ]
+    if geometry["duplicate_traces"]:
+        lines.append(
+            f"    duplicates    {geometry['duplicate_traces']:,} traces share a bin "
+            "(the first in file order is mapped)"
+        )
+    return lines
+
+
 def render(info: dict[str, Any]) -> str:
     """Human-readable text of :func:`describe`'s result."""
     lines = [
@@ -106,6 +145,7 @@ def render(info: dict[str, Any]) -> str:
     if info["kind"] == "dataset":
         for key, count in info["ensembles"].items():
             lines.append(f"  ensembles       {count:,} by {key}")
+        lines += render_geometry(info.get("geometry"))
     else:
         sample = info["preview_traces"]
         for key, count in info["ensembles_in_preview"].items():

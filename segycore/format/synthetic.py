@@ -16,7 +16,7 @@ from . import codec
 from .layout import Endian, binary_header_dtype, encode_textual_header, trace_header_dtype
 from .spec import BINARY_HEADER_SIZE, INTEGER_RANGES, TRACE_HEADER_SIZE, sample_format
 
-__all__ = ["survey_size", "write_survey"]
+__all__ = ["survey_size", "write_records", "write_survey"]
 
 CHUNK_TRACES = 4096
 
@@ -132,4 +132,56 @@ def write_survey(
             if bad != -1:
                 raise AssertionError(f"synthetic sample {bad} not representable")
             fh.write(record)
+    return path
+
+
+def write_records(
+    path: str | os.PathLike[str],
+    samples: np.ndarray,
+    fields: dict[str, np.ndarray] | None = None,
+    raw_fields: dict[int, tuple[str, np.ndarray]] | None = None,
+    *,
+    format_code: int = 5,
+    endian: Endian = "big",
+    sample_interval_us: int = 4000,
+) -> Path:
+    """Write a SEG-Y rev 1 file of the given traces and trace-header values.
+
+    ``samples`` is (n_traces, n_samples) in ``format_code``'s dataset dtype; ``fields``
+    maps standard field names (``inline``, ``crossline``, ``offset`` ...) to one value
+    per trace; ``raw_fields`` maps a 1-based byte position to ``(numpy dtype code,
+    values)`` written there in ``endian`` order, for fields at non-standard bytes
+    (written last, over standard fields). For the tests' 3D surveys in any trace order.
+    """
+    path = Path(path)
+    samples = np.ascontiguousarray(samples, dtype=sample_format(format_code).dtype)
+    n, n_samples = samples.shape
+    binary = np.zeros(1, dtype=binary_header_dtype(endian))
+    binary["sample_interval"] = sample_interval_us
+    binary["samples_per_trace"] = n_samples
+    binary["format_code"] = format_code
+    binary["revision_major"] = 1
+    binary["fixed_length_traces"] = 1
+    headers = np.zeros(n, dtype=trace_header_dtype(endian))
+    headers["trace_sequence_line"] = np.arange(1, n + 1)
+    headers["trace_sequence_file"] = np.arange(1, n + 1)
+    headers["n_samples"] = n_samples
+    headers["sample_interval"] = sample_interval_us
+    for name, values in (fields or {}).items():
+        headers[name] = values
+    header_bytes = headers.view(np.uint8).reshape(n, TRACE_HEADER_SIZE).copy()
+    order = ">" if endian == "big" else "<"
+    for byte, (code, values) in (raw_fields or {}).items():
+        dtype = np.dtype(code).newbyteorder(order) if np.dtype(code).itemsize > 1 else code
+        encoded = np.asarray(values).astype(dtype).view(np.uint8).reshape(n, -1)
+        header_bytes[:, byte - 1 : byte - 1 + encoded.shape[1]] = encoded
+    itemsize = sample_format(format_code).itemsize
+    record = np.empty(n * (TRACE_HEADER_SIZE + n_samples * itemsize), np.uint8)
+    bad = codec.encode_records(header_bytes, samples, format_code, endian == "little", record)
+    if bad != -1:
+        raise ValueError(f"sample {bad} not representable in format {format_code}")
+    with open(path, "wb") as fh:
+        fh.write(encode_textual_header("C 1 SEGYCORE TEST RECORDS", "ebcdic"))
+        fh.write(binary.tobytes())
+        fh.write(record)
     return path

@@ -48,6 +48,13 @@ from .rev2 import (
     record_offsets,
     structure_of,
 )
+from .selection import (
+    check_plannable,
+    check_selection,
+    export_planned,
+    plan_export,
+    reordered_binary_header,
+)
 from .stages import EXPORT_STAGES, ParallelProgress, ProgressCallback
 from .tasks import ExportTask, convert_samples, export_range
 from .workers import Backend, WorkerStatus, split_range
@@ -93,6 +100,11 @@ class ExportConfig:
         Bytes a worker encodes, and the merge copies, at a time.
     rate_limit
         Cap on the job's I/O in MB/s, to keep a shared workstation responsive.
+    sort
+        Write the traces stably sorted by these header fields (``"cdp,offset"`` or a
+        list; custom fields too); see :mod:`segycore.pipeline.selection`.
+    select
+        Write only traces with every ``KEY=LO:HI`` (inclusive) true.
     scheduler
         ``tcp://host:port`` of a dask.distributed scheduler: run the parallel stage on
         its cluster (:mod:`segycore.pipeline.cluster`); default the worker threads.
@@ -109,12 +121,15 @@ class ExportConfig:
     merge_method: str = "auto"
     chunk_bytes: int = CHUNK_BYTES
     rate_limit: float | None = None
+    sort: str | Sequence[str | int] = ()
+    select: Sequence[str] = ()
     scheduler: str | None = None
 
     def __post_init__(self) -> None:
         check_path(self.dataset, "dataset")
         check_path(self.destination, "destination")
         check_job_options(self.workers, self.endian, self.chunk_bytes, self.rate_limit)
+        check_selection(self.sort, self.select)
         check_scheduler_option(self.scheduler)
         if self.scheduler and self.segments:
             raise SegyError("segments are not used on a cluster: each task writes its slice")
@@ -188,6 +203,9 @@ class ParallelExportCoordinator(Coordinator):
                 f"sample format {self.format.code} ({self.format.name}) is not supported"
             )
         check_destination(self.destination, config.overwrite, self.dataset.path)
+        # --sort / --select: the output order, planned now so bad keys fail before writing.
+        self.plan = plan_export(self.dataset, config.sort, config.select)
+        self.plan_dir = staging_path(self.destination, "plan")
         self.segment_dir = staging_path(self.destination, "segments")
         self.staged_file = staging_path(self.destination)
         self._published = False
@@ -221,13 +239,15 @@ class ParallelExportCoordinator(Coordinator):
                 self._ibm_raw = str(ibm_raw)
         except (OSError, ValueError) as exc:
             raise SegyError(f"{self.dataset.path}: {exc}") from None
+        if self.plan is not None:
+            check_plannable(self.dataset.path.name, self.trace_samples, self.extra)
 
     def abort(self) -> None:
         """Remove everything this job wrote (a no-op once the file is published).
 
         Best effort: never raises, so the error that stopped the job is the one reported.
         """
-        discard_paths(self.segment_dir)
+        discard_paths(self.segment_dir, self.plan_dir)
         if not self._published:
             discard_paths(self.staged_file)
 
@@ -239,11 +259,16 @@ class ParallelExportCoordinator(Coordinator):
         return headers + self.dataset.n_samples * self.format.itemsize
 
     @property
+    def n_traces(self) -> int:
+        """Output trace count (fewer than the dataset's with ``select``)."""
+        return self.plan.n_traces if self.plan is not None else self.dataset.n_traces
+
+    @property
     def traces_bytes(self) -> int:
         """Bytes of all output trace records."""
         if self.trace_samples is not None:
             return int(self._record_offsets()[-1])
-        return self.dataset.n_traces * self.trace_size
+        return self.n_traces * self.trace_size
 
     def _record_offsets(self) -> np.ndarray:
         """Variable-length traces: each output record's offset from the first, and the end."""
@@ -278,6 +303,8 @@ class ParallelExportCoordinator(Coordinator):
             binary = export_binary_header(
                 headers.binary, self.source_endian, self.endian, self.format.code
             )
+        if self.plan is not None:
+            binary = reordered_binary_header(binary, self.endian, self.n_traces, self.plan.facts)
         return textual + binary + b"".join(headers.extended) + self.header_gap
 
     # -- stage 1 ---------------------------------------------------------------------
@@ -294,7 +321,7 @@ class ParallelExportCoordinator(Coordinator):
         return self._parallel_export(self._callbacks(progress_callback, worker_callback))
 
     def _parallel_export(self, reporter: StageReporter) -> tuple[list[Path], int, int]:
-        n_traces, n_samples = self.dataset.n_traces, self.dataset.n_samples
+        n_traces, n_samples = self.n_traces, self.dataset.n_samples
         started = self._begin(reporter, "export", n_traces, self.traces_bytes)
         if self.config.segments:
             check_free_space(self.destination.parent, 2 * self.traces_bytes)
@@ -337,7 +364,12 @@ class ParallelExportCoordinator(Coordinator):
             )
             for i, (start, stop) in enumerate(split_range(n_traces, int(self.config.workers)))
         ]
-        results = self._run_parallel(reporter, "export", tasks, export_range, n_traces, started)
+        task_fn: Callable[[Any, Any], Path | None] = export_range
+        if self.plan is not None:
+            cancelled = self._cancel.is_set
+            tasks = self.plan.prepare(tasks, self.plan_dir, self.dataset, self.endian, cancelled)
+            task_fn = export_planned
+        results = self._run_parallel(reporter, "export", tasks, task_fn, n_traces, started)
         return [path for path in results if path is not None], n_traces, n_samples
 
     # -- stage 2 ---------------------------------------------------------------------
@@ -422,7 +454,7 @@ class ParallelExportCoordinator(Coordinator):
                 pwrite_all(fd, memoryview(self.trailer), self.output_size - len(self.trailer))
         finally:
             os.close(fd)
-        return self.dataset.n_traces
+        return self.n_traces
 
     # -- stage 3 ---------------------------------------------------------------------
     def run_cleanup(
@@ -442,6 +474,7 @@ class ParallelExportCoordinator(Coordinator):
             Path(path).unlink(missing_ok=True)
             reporter.advance(done)
         remove_path(segments or self.segment_dir)
+        remove_path(self.plan_dir)
         publish(self.staged_file, self.destination, self.config.overwrite)
         self._published = True
         self._finish(reporter, "cleanup", started)

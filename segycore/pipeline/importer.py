@@ -16,13 +16,14 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..dataset.dataset import HEADERS_FILE, INDEX_DIR, TRACES_FILE, layout_metadata, write_metadata
-from ..dataset.ensembles import EnsembleIndexBuilder
 from ..dataset.headers import ROW_GROUP_SIZE, headers_to_table, iter_raw_headers, open_header_writer
+from ..dataset.indexing import build_indexes
+from ..errors import SegyError
+from ..format.fields import parse_header_fields, resolve_columns
 from ..format.layout import Endian, SegyLayout, read_layout
-from ..format.spec import TRACE_HEADER_SIZE, resolve_trace_field
+from ..format.spec import TRACE_HEADER_SIZE
 from ..storage.staging import (
     check_destination,
     check_free_space,
@@ -35,7 +36,6 @@ from .coordinator import Coordinator
 from .ibm_raw import IBM_RAW_DIR, join_parts
 from .options import (
     CHUNK_BYTES,
-    check_field_names,
     check_flag,
     check_job_options,
     check_path,
@@ -85,6 +85,12 @@ class ImportConfig:
         Bytes of trace records a worker converts at a time (bounds its memory).
     rate_limit
         Cap on the job's I/O in MB/s, to keep a shared workstation responsive.
+    header_fields
+        Custom trace-header fields ``NAME:BYTE:TYPE`` decoded as extra columns
+        (:mod:`segycore.format.fields`); usable as ensemble and geometry keys.
+    geometry_keys
+        The (inline, crossline, offset) fields the survey grid is detected from (names
+        or byte positions, as segyio's ``iline=``/``xline=``); None: no geometry.
     salvage
         Import every complete trace of a damaged file (truncated, trailing bytes, a last
         trace cut short); what was dropped goes to ``metadata.json`` under ``"salvage"``.
@@ -107,6 +113,8 @@ class ImportConfig:
     overwrite: bool = False
     chunk_bytes: int = CHUNK_BYTES
     rate_limit: float | None = None
+    header_fields: Sequence[str] = ()
+    geometry_keys: Sequence[str | int] | None = ("inline", "crossline", "offset")
     salvage: bool = False
     format_code: int | None = None
     samples: int | None = None
@@ -119,7 +127,11 @@ class ImportConfig:
         check_path(self.destination, "destination")
         check_job_options(self.workers, self.endian, self.chunk_bytes, self.rate_limit)
         check_scheduler_option(self.scheduler)
-        check_field_names(self.ensemble_keys)
+        custom = parse_header_fields(self.header_fields)
+        resolve_columns(self.ensemble_keys, custom, "ensemble keys")
+        geometry = self.geometry_keys
+        if geometry is not None and len(resolve_columns(geometry, custom, "geometry keys")) != 3:
+            raise SegyError("geometry keys are three fields: inline, crossline, offset")
         check_flag(self.overwrite, "overwrite")
         check_reading_options(
             self.salvage, self.format_code, self.samples, self.textual_encoding, self.ibm_exact
@@ -174,7 +186,19 @@ class ParallelImportCoordinator(Coordinator):
         self.config = config
         self.source = Path(config.source)
         self.destination = Path(config.destination)
-        self.keys = [resolve_trace_field(k).name for k in config.ensemble_keys]
+        self.custom_fields = parse_header_fields(config.header_fields)
+        self.keys = list(dict.fromkeys(resolve_columns(config.ensemble_keys, self.custom_fields)))
+        self.geometry_keys = (
+            dict(
+                zip(
+                    ("inline", "crossline", "offset"),
+                    resolve_columns(config.geometry_keys, self.custom_fields),
+                    strict=True,
+                )
+            )
+            if config.geometry_keys is not None
+            else None
+        )
         self.layout: SegyLayout = read_layout(
             self.source,
             config.endian,
@@ -297,7 +321,7 @@ class ParallelImportCoordinator(Coordinator):
         with (
             ThreadPoolExecutor(MERGE_LOOKAHEAD, thread_name_prefix="segycore-headers") as pool,
             pa.OSFile(str(path), "wb") as sink,  # closed even if the writer fails (disk full)
-            open_header_writer(sink) as writer,
+            open_header_writer(sink, self.custom_fields) as writer,
         ):
 
             def write_oldest() -> None:
@@ -306,7 +330,8 @@ class ParallelImportCoordinator(Coordinator):
                 reporter.advance(done)
 
             for raw, done in blocks():
-                pending.append((pool.submit(headers_to_table, raw, self.layout.endian), done))
+                decode = pool.submit(headers_to_table, raw, self.layout.endian, self.custom_fields)
+                pending.append((decode, done))
                 if len(pending) > MERGE_LOOKAHEAD:
                     write_oldest()
             while pending:
@@ -318,29 +343,21 @@ class ParallelImportCoordinator(Coordinator):
     def run_build_index(
         self, headers_path: Path, progress_callback: ProgressCallback | None = None
     ) -> dict[str, Path]:
-        """Find ensemble boundaries of every key with the compiled kernel; report traces."""
+        """Index every key and detect the survey grid; report traces."""
         return self._build_index(headers_path, self._callbacks(progress_callback))
 
     def _build_index(self, headers_path: Path, reporter: StageReporter) -> dict[str, Path]:
         started = self._begin(reporter, "build_index", self.layout.n_traces)
-        builders = {key: EnsembleIndexBuilder() for key in self.keys}
-        scanned = 0
-        with pq.ParquetFile(headers_path) as headers:
-            if self.keys:
-                for batch in headers.iter_batches(batch_size=ROW_GROUP_SIZE, columns=self.keys):
-                    for key, builder in builders.items():
-                        builder.add(batch.column(key).to_numpy())
-                    scanned += batch.num_rows
-                    reporter.advance(scanned)
-        index_dir = self.staging / INDEX_DIR
-        index_dir.mkdir(exist_ok=True)
-        paths = {}
-        for key, builder in builders.items():
-            paths[key] = index_dir / f"{key}.parquet"
-            with pa.OSFile(str(paths[key]), "wb") as sink:  # closed even on a failed write
-                pq.write_table(builder.table(), sink)
+        build_indexes(  # every key's complete index and the survey grid (dataset.indexing)
+            headers_path,
+            self.layout.n_traces,
+            self.keys,
+            self.staging,
+            self.geometry_keys,
+            report=reporter.advance,  # not cancellable in an import (stage rules)
+        )
         self._finish(reporter, "build_index", started)
-        return paths
+        return {key: self.staging / INDEX_DIR / f"{key}.parquet" for key in self.keys}
 
     # -- stage 4 ---------------------------------------------------------------------
     def run_cleanup(
@@ -362,6 +379,7 @@ class ParallelImportCoordinator(Coordinator):
         self._timed("cleanup", started)  # before the metadata, which records it
         metadata = layout_metadata(self.layout)
         metadata["ensemble_keys"] = self.keys
+        metadata["header_fields"] = [f.spec for f in self.custom_fields]
         metadata["stage_seconds"] = dict(self.stage_seconds)
         metadata["workers"] = int(self.config.workers)
         metadata["raw"]["rev2"] = raw_structure(self.layout)

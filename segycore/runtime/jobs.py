@@ -29,13 +29,14 @@ from typing import Any
 
 from ..pipeline.exporter import ExportConfig
 from ..pipeline.importer import ImportConfig
+from ..pipeline.indexer import IndexConfig
 from ..pipeline.options import config_to_data
 from ..pipeline.stages import Stage
 from ..storage.staging import STAGING_MARKER, discard_paths
 from .progress import MAX_WORKERS, ProgressBlock, Snapshot, StageSpec, remove_stale_blocks
 from .registry import job_kind
 
-__all__ = ["FINAL_STATES", "Job", "start_export", "start_import", "start_job"]
+__all__ = ["FINAL_STATES", "Job", "start_export", "start_import", "start_index", "start_job"]
 
 FINAL_STATES = frozenset({"done", "failed", "cancelled"})
 #: A live supervisor beats every 100 ms; this much silence means it is hung or gone.
@@ -261,3 +262,9 @@ def start_import(config: ImportConfig) -> Job:
 def start_export(config: ExportConfig) -> Job:
     """Start an export in a new supervisor process and return its :class:`Job`."""
     return Job("export", config)
+
+
+def start_index(config: IndexConfig) -> Job:
+    """Start an index job (:class:`~segycore.pipeline.indexer.IndexConfig`) in a new
+    supervisor process and return its :class:`Job`."""
+    return Job("index", config)

@@ -94,3 +94,6 @@ def _builtin_kinds() -> None:
 
     register(JobKind("import", ImportConfig, ParallelImportCoordinator, IMPORT_STAGES))
     register(JobKind("export", ExportConfig, ParallelExportCoordinator, EXPORT_STAGES))
+    from ..pipeline.indexer import INDEX_STAGES, IndexConfig, IndexCoordinator
+
+    register(JobKind("index", IndexConfig, IndexCoordinator, INDEX_STAGES))
