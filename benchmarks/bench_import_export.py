@@ -36,6 +36,7 @@ from common import (
 )
 
 __all__ = [
+    "ROOFLINE",
     "export_contenders",
     "find_mdio_python",
     "import_contenders",
@@ -50,6 +51,8 @@ SEGYCORE = [sys.executable, "-m", "segycore.cli"]
 MDIO_VENV_PYTHON = Path("/tmp/mdio-venv/bin/python")
 #: MDIO's progress bars off (stderr only; they cost nothing measurable).
 MDIO_ENV = child_env({"TQDM_DISABLE": "1"})
+#: The roofline contender: every byte read and written once through user space.
+ROOFLINE = "read+write loop, 8 MiB chunks"
 _STAGE_LINE = re.compile(r"^\s+(\w+)\s+([0-9.]+) s$")
 
 
@@ -98,13 +101,18 @@ def _argv(*parts: str | Path) -> Callable[[], list[str]]:
 
 
 def reference_contenders(source: Path, work: Path) -> list[Contender]:
-    """``cp`` and ``os.copy_file_range`` of the source: the physical references."""
+    """``cp``, ``os.copy_file_range`` and a read+write loop: the physical references."""
     copy = work / "copy.sgy"
     return [
         Contender("cp", _argv("cp", source, copy), remover(copy)),
         Contender(
             "copy_file_range",
             _argv(sys.executable, HERE / "copy_file_range.py", source, copy),
+            remover(copy),
+        ),
+        Contender(
+            ROOFLINE,
+            _argv(sys.executable, HERE / "copy_loop.py", source, copy),
             remover(copy),
         ),
     ]
@@ -136,6 +144,7 @@ def import_contenders(
                 remover(ds),
                 kind="import",
                 stages=lambda _stdout, ds=ds: metadata_stages(ds),
+                sample_anon=True,
             )
         )
     return out
@@ -172,6 +181,7 @@ def export_contenders(
                 remover(target),
                 kind="export",
                 stages=printed_stages,
+                sample_anon=True,
             )
         )
     return out

@@ -1,4 +1,4 @@
-"""The "25-trace file imported in under a second end to end" target, with its floor.
+"""The "25-trace file imported in 0.5 s end to end" target (issue 14), with its floor.
 
 Times, as cold child processes in alternation, the whole command
 ``python -m segycore.cli import small.sgy DEST --quiet`` beside ``python -c pass``
@@ -25,7 +25,7 @@ from common import Contender, markdown_table, remover, run_alternating
 __all__ = ["SMALL_FILE", "TARGET_SECONDS", "contenders", "run"]
 
 SMALL_FILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "segy" / "small.sgy"
-TARGET_SECONDS = 1.0
+TARGET_SECONDS = 0.5
 
 
 def contenders(source: Path, work: Path) -> list[Contender]:
@@ -75,8 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{args.source} is absent (the shared test data is not here)")
     result = run(args.source, args.workdir, args.repeat)
     print(result["table"])
-    verdict = "met" if result["import_median_seconds"] < TARGET_SECONDS else "MISSED"
-    print(f"\nmedian import {result['import_median_seconds']:.2f} s: target < 1 s {verdict}")
+    verdict = "met" if result["import_median_seconds"] <= TARGET_SECONDS else "MISSED"
+    median = result["import_median_seconds"]
+    print(f"\nmedian import {median:.2f} s: target <= {TARGET_SECONDS} s {verdict}")
     return 0
 
 

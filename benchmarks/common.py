@@ -16,9 +16,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ __all__ = [
     "REPO",
     "TRACES_PER_SHOT",
     "WORKLOADS",
+    "AnonSampler",
     "Contender",
     "Timing",
     "child_env",
@@ -66,12 +68,18 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Timing:
-    """One timed run: wall seconds, peak RSS of the process tree, what it printed."""
+    """One timed run: wall seconds, peak RSS of the process tree, what it printed.
+
+    ``peak_anon_bytes`` (when sampled) is the largest anonymous resident memory
+    (``RssAnon``: heap, buffers, no page cache of mapped files) any process of the tree
+    reached, sampled every 10 ms.
+    """
 
     seconds: float
     peak_rss_bytes: int
     stdout: str = ""
     stages: dict[str, float] = field(default_factory=dict)
+    peak_anon_bytes: int = 0
 
 
 @dataclass
@@ -79,7 +87,8 @@ class Contender:
     """One thing to time.
 
     ``command`` builds argv; ``cleanup`` removes its output; ``stages`` reads the stage
-    timings of a finished run (from its stdout or its output, before cleanup).
+    timings of a finished run (from its stdout or its output, before cleanup);
+    ``sample_anon`` samples the tree's anonymous memory during each run.
     """
 
     name: str
@@ -88,6 +97,7 @@ class Contender:
     kind: str = "reference"
     env: dict[str, str] | None = None
     stages: Callable[[str], dict[str, float]] | None = None
+    sample_anon: bool = False
     timings: list[Timing] = field(default_factory=list)
 
     @property
@@ -100,12 +110,20 @@ class Contender:
     def peak_mb(self) -> float:
         return max(t.peak_rss_bytes for t in self.timings) / 1e6
 
+    def peak_anon_mib(self) -> float:
+        return max(t.peak_anon_bytes for t in self.timings) / 2**20
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "kind": self.kind,
             "runs": [
-                {"seconds": t.seconds, "peak_rss_bytes": t.peak_rss_bytes, "stages": t.stages}
+                {
+                    "seconds": t.seconds,
+                    "peak_rss_bytes": t.peak_rss_bytes,
+                    "peak_anon_bytes": t.peak_anon_bytes,
+                    "stages": t.stages,
+                }
                 for t in self.timings
             ],
         }
@@ -161,8 +179,53 @@ def read_ahead(*paths: Path, block: int = 16 << 20) -> None:
                     pass
 
 
+def _rss_anon(pid: int) -> int:
+    """``RssAnon`` of a process in bytes (0 when it is gone or the kernel lacks it)."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+class AnonSampler:
+    """Samples the largest ``RssAnon`` of a process and its descendants in a thread."""
+
+    def __init__(self, pid: int, interval: float = 0.01) -> None:
+        self.pid, self.interval, self.peak = pid, interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="anon-sampler", daemon=True)
+        self._thread.start()
+
+    def _tree(self) -> list[int]:
+        try:
+            import psutil
+
+            root = psutil.Process(self.pid)
+            return [self.pid, *(c.pid for c in root.children(recursive=True))]
+        except Exception:  # gone, or psutil missing: the root alone
+            return [self.pid]
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for pid in self._tree():
+                self.peak = max(self.peak, _rss_anon(pid))
+            self._stop.wait(self.interval)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
 def timed_command(
-    argv: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None
+    argv: Sequence[str],
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    sample_anon: bool = False,
 ) -> Timing:
     """Run ``argv``: its wall time, the peak RSS of its process tree and its stdout.
 
@@ -175,8 +238,10 @@ def timed_command(
         command = [GNU_TIME, "-f", "%M", "-o", report.name, *argv] if GNU_TIME else list(argv)
         started = time.perf_counter()
         proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=out)
+        sampler = AnonSampler(proc.pid) if sample_anon else None
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - started
+        peak_anon = sampler.stop() if sampler else 0
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         stdout = out.read().decode(errors="replace")
@@ -186,7 +251,7 @@ def timed_command(
             peak_kb = int(lines[-1]) if lines and lines[-1].isdigit() else peak_kb
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed with exit code {proc.returncode}")
-    return Timing(elapsed, peak_kb * 1024, stdout)
+    return Timing(elapsed, peak_kb * 1024, stdout, peak_anon_bytes=peak_anon)
 
 
 def run_alternating(contenders: Sequence[Contender], repeat: int, sync: bool = True) -> None:
@@ -201,14 +266,13 @@ def run_alternating(contenders: Sequence[Contender], repeat: int, sync: bool = T
             contender.cleanup()
             if sync:
                 os.sync()
-            timing = timed_command(contender.command(), env=contender.env or child_env())
+            timing = timed_command(
+                contender.command(),
+                env=contender.env or child_env(),
+                sample_anon=contender.sample_anon,
+            )
             if contender.stages is not None:
-                timing = Timing(
-                    timing.seconds,
-                    timing.peak_rss_bytes,
-                    timing.stdout,
-                    contender.stages(timing.stdout),
-                )
+                timing = replace(timing, stages=contender.stages(timing.stdout))
             contender.timings.append(timing)
             contender.cleanup()
             print(

@@ -17,6 +17,8 @@ from cpython.pyport cimport PY_SSIZE_T_MAX
 from libc.string cimport memcpy
 
 import operator
+import os
+import warnings
 
 import numpy as np
 
@@ -59,36 +61,6 @@ cdef extern from *:
     SC_INLINE void sc_put64(unsigned char *p, uint64_t v) { memcpy(p, &v, 8); }
     SC_INLINE float sc_f32(uint32_t bits) { float f; memcpy(&f, &bits, 4); return f; }
     SC_INLINE uint32_t sc_bits(float f) { uint32_t b; memcpy(&b, &f, 4); return b; }
-    /* Byte-swap n items of 4 or 8 bytes from s to d (d == s allowed). SSE2 (every x86-64)
-       does 16 bytes per step: compilers do not vectorise bswap without SSSE3. */
-    #if defined(__SSE2__) || defined(_M_X64)
-    #include <emmintrin.h>
-    SC_INLINE __m128i sc_swap_words(__m128i v) {
-        return _mm_or_si128(_mm_slli_epi16(v, 8), _mm_srli_epi16(v, 8));
-    }
-    #endif
-    static void sc_bswap32_copy(const unsigned char *s, unsigned char *d, Py_ssize_t n) {
-        Py_ssize_t i = 0;
-    #if defined(__SSE2__) || defined(_M_X64)
-        for (; i + 4 <= n; i += 4) {
-            __m128i v = sc_swap_words(_mm_loadu_si128((const __m128i *)(s + 4 * i)));
-            v = _mm_shufflehi_epi16(_mm_shufflelo_epi16(v, 0xB1), 0xB1);
-            _mm_storeu_si128((__m128i *)(d + 4 * i), v);
-        }
-    #endif
-        for (; i < n; i++) sc_put32(d + 4 * i, SC_BSWAP32(sc_get32(s + 4 * i)));
-    }
-    static void sc_bswap64_copy(const unsigned char *s, unsigned char *d, Py_ssize_t n) {
-        Py_ssize_t i = 0;
-    #if defined(__SSE2__) || defined(_M_X64)
-        for (; i + 2 <= n; i += 2) {
-            __m128i v = sc_swap_words(_mm_loadu_si128((const __m128i *)(s + 8 * i)));
-            v = _mm_shufflehi_epi16(_mm_shufflelo_epi16(v, 0x1B), 0x1B);
-            _mm_storeu_si128((__m128i *)(d + 8 * i), v);
-        }
-    #endif
-        for (; i < n; i++) sc_put64(d + 8 * i, SC_BSWAP64(sc_get64(s + 8 * i)));
-    }
     """
     uint16_t SC_BSWAP16(uint16_t x) nogil
     uint32_t SC_BSWAP32(uint32_t x) nogil
@@ -103,8 +75,21 @@ cdef extern from *:
     void sc_put64(unsigned char *p, uint64_t v) nogil
     float sc_f32(uint32_t bits) nogil
     uint32_t sc_bits(float f) nogil
-    void sc_bswap32_copy(const unsigned char *s, unsigned char *d, Py_ssize_t n) nogil
-    void sc_bswap64_copy(const unsigned char *s, unsigned char *d, Py_ssize_t n) nogil
+
+# The vectorised sample loops, one clone per instruction set, chosen at run time.
+cdef extern from "simd_kernels.h":
+    int SCK_N_LEVELS
+    const char *sck_level_names[]
+    int sck_level
+    int sck_best_level() nogil
+    int sck_select(int level) nogil
+    uint32_t sck_decode_ibm(const unsigned char *s, unsigned char *d, Py_ssize_t n, bint swap) nogil
+    uint32_t sck_encode_ibm(const unsigned char *s, unsigned char *d, Py_ssize_t n, bint swap) nogil
+    void sck_bswap32(const unsigned char *s, unsigned char *d, Py_ssize_t n) nogil
+    void sck_bswap64(const unsigned char *s, unsigned char *d, Py_ssize_t n) nogil
+    void sck_decode_16(
+        const unsigned char *s, unsigned char *d, Py_ssize_t n, bint swap, bint is_signed
+    ) nogil
 
 __all__ = [
     "decode_records",
@@ -112,6 +97,9 @@ __all__ = [
     "float32_to_ibm",
     "ibm_inexact_traces",
     "ibm_to_float32",
+    "set_simd_level",
+    "simd_level",
+    "simd_levels",
 ]
 
 cdef enum:
@@ -213,30 +201,18 @@ cdef inline uint32_t _f32_to_ibm(uint32_t bits) noexcept nogil:
 
 # ---------------------------------------------------------------- sample loops
 #
-# The IBM loops first run a branch-free fast path that the compiler vectorises: it is
-# exact for every value whose result is a normal number (or zero), and it notes whether
-# any sample needs more (float32 subnormal or overflow, float32 subnormal or NaN input).
-# Only then is the row redone one sample at a time with the exact functions above.
+# The IBM loops first run a branch-free fast path (native/simd_kernels.h, compiled per
+# instruction set and chosen at run time): it is exact for every value whose result is a
+# normal number (or zero), and it notes whether any sample needs more (float32 subnormal
+# or overflow, float32 subnormal or NaN input). Only then is the row redone one sample at
+# a time with the exact functions above.
 
 cdef void _decode_ibm(const uint8_t *s, uint8_t *d, Py_ssize_t n, bint swap) noexcept nogil:
     cdef Py_ssize_t j
-    cdef uint32_t u, frac, fbits, nonzero, special = 0
+    cdef uint32_t u, frac, fbits
     cdef int32_t shift
-    # native-order IBM words into d first, so that one loop, vectorised, serves both orders
-    if swap:
-        sc_bswap32_copy(s, d, n)
-    else:
-        memcpy(d, s, 4 * n)
-    for j in range(n):
-        u = sc_get32(d + 4 * j)
-        frac = u & 0x00FFFFFFu
-        # int -> float is exact for 24 bits and normalises frac; then add 4*(e-64)-24 to
-        # its exponent field. Right whenever the new exponent field lies in [1, 254].
-        fbits = sc_bits(<float><int32_t>frac)
-        shift = 4 * <int32_t>((u >> 24) & 0x7Fu) - 280
-        nonzero = 0u - <uint32_t>(frac != 0)
-        special |= nonzero & <uint32_t>(<uint32_t>(<int32_t>(fbits >> 23) + shift - 1) > 253u)
-        sc_put32(d + 4 * j, (u & 0x80000000u) | ((fbits + (<uint32_t>shift << 23)) & nonzero))
+    # the vectorised fast path (simd_kernels.h), then the exact fix-up where it flagged
+    cdef uint32_t special = sck_decode_ibm(s, d, n, swap)
     if special:  # redo just the samples the fast path cannot do
         for j in range(n):
             u = sc_get32(s + 4 * j)
@@ -254,21 +230,9 @@ cdef void _decode_ibm(const uint8_t *s, uint8_t *d, Py_ssize_t n, bint swap) noe
 cdef Py_ssize_t _encode_ibm(const uint8_t *s, uint8_t *d, Py_ssize_t n, bint swap) noexcept nogil:
     """Float32 -> IBM for one row; returns -1 or the index of the first NaN/infinity."""
     cdef Py_ssize_t j
-    cdef uint32_t u, e8, t, w, frac, r, nonzero, special = 0
-    for j in range(n):
-        u = sc_get32(s + 4 * j)
-        e8 = (u >> 23) & 0xFFu
-        nonzero = 0u - <uint32_t>((u & 0x7FFFFFFFu) != 0)
-        special |= nonzero & <uint32_t>(e8 - 1u > 253u)
-        # normal input: m = 1.mantissa * 2**23, frac = m / 2**t rounded, t = (2 - e8) mod 4.
-        # w = m * 2**(3 - t) puts the t dropped bits at the bottom of 3 (no variable shift).
-        t = (2u - e8) & 3u
-        w = ((u & 0x007FFFFFu) | 0x00800000u) * ((2u - (t & 1u)) * (4u - 3u * (t >> 1)))
-        frac = (w + 3u + ((w >> 3) & 1u)) >> 3  # round to nearest, ties to even; no carry
-        r = (((e8 + t + 130u) >> 2) << 24) | frac
-        sc_put32(d + 4 * j, (u & 0x80000000u) | (r & nonzero))
-    if swap:
-        sc_bswap32_copy(d, d, n)
+    cdef uint32_t u, e8, r
+    # the vectorised fast path (simd_kernels.h), then the exact fix-up where it flagged
+    cdef uint32_t special = sck_encode_ibm(s, d, n, swap)
     if not special:
         return -1
     cdef Py_ssize_t bad = -1
@@ -298,28 +262,16 @@ cdef void _decode_samples(
         _decode_ibm(s, d, n, swap)
     elif kind == COPY32:
         if swap:
-            sc_bswap32_copy(s, d, n)
+            sck_bswap32(s, d, n)
         else:
             memcpy(d, s, 4 * n)
     elif kind == COPY64:
         if swap:
-            sc_bswap64_copy(s, d, n)
+            sck_bswap64(s, d, n)
         else:
             memcpy(d, s, 8 * n)
-    elif kind == I16:
-        if swap:
-            for j in range(n):
-                sc_put32(d + 4 * j, sc_bits(<float><int16_t>SC_BSWAP16(sc_get16(s + 2 * j))))
-        else:
-            for j in range(n):
-                sc_put32(d + 4 * j, sc_bits(<float><int16_t>sc_get16(s + 2 * j)))
-    elif kind == U16:
-        if swap:
-            for j in range(n):
-                sc_put32(d + 4 * j, sc_bits(<float>SC_BSWAP16(sc_get16(s + 2 * j))))
-        else:
-            for j in range(n):
-                sc_put32(d + 4 * j, sc_bits(<float>sc_get16(s + 2 * j)))
+    elif kind == I16 or kind == U16:
+        sck_decode_16(s, d, n, swap, kind == I16)
     elif kind == I24 or kind == U24:
         for j in range(n):
             if big:
@@ -380,13 +332,13 @@ cdef Py_ssize_t _encode_samples(
         return _encode_ibm(s, d, n, swap)
     if kind == COPY32:
         if swap:
-            sc_bswap32_copy(s, d, n)
+            sck_bswap32(s, d, n)
         else:
             memcpy(d, s, 4 * n)
         return -1
     if kind == COPY64:
         if swap:
-            sc_bswap64_copy(s, d, n)
+            sck_bswap64(s, d, n)
         else:
             memcpy(d, s, 8 * n)
         return -1
@@ -465,7 +417,8 @@ cdef extern from *:
         } } while (0)
     /* 1 when some of the n IBM words at row would not come back from decode + encode:
        the plain test over the row, then the exact test only for a row that fails it. */
-    static uint32_t sc_ibm_row_inexact(const unsigned char *row, Py_ssize_t n, int swap) {
+    SCK_INLINE uint32_t sc_ibm_row_inexact_body(const unsigned char *row, Py_ssize_t n,
+                                                int swap) {
         uint32_t plain = 0, bad = 0;
         if (swap) {
             SC_IBM_ROW(1, SC_IBM_PLAIN, row, n, plain);
@@ -475,6 +428,27 @@ cdef extern from *:
             if (plain) SC_IBM_ROW(0, SC_IBM_EXACT, row, n, bad);
         }
         return bad;
+    }
+    /* One clone per SIMD level of simd_kernels.h, called at the level in use. */
+    typedef uint32_t (*sc_inexact_fn)(const unsigned char *, Py_ssize_t, int);
+    static uint32_t sc_ibm_row_inexact_portable(const unsigned char *r, Py_ssize_t n, int s) {
+        return sc_ibm_row_inexact_body(r, n, s);
+    }
+    #if SCK_X86_DISPATCH
+    SCK_AVX2 static uint32_t sc_ibm_row_inexact_avx2(const unsigned char *r, Py_ssize_t n, int s) {
+        return sc_ibm_row_inexact_body(r, n, s);
+    }
+    SCK_AVX512 static uint32_t sc_ibm_row_inexact_avx512(const unsigned char *r, Py_ssize_t n,
+                                                          int s) {
+        return sc_ibm_row_inexact_body(r, n, s);
+    }
+    static const sc_inexact_fn sc_inexact_levels[SCK_N_LEVELS] = {
+        sc_ibm_row_inexact_portable, sc_ibm_row_inexact_avx2, sc_ibm_row_inexact_avx512};
+    #else
+    static const sc_inexact_fn sc_inexact_levels[SCK_N_LEVELS] = {sc_ibm_row_inexact_portable};
+    #endif
+    static uint32_t sc_ibm_row_inexact(const unsigned char *row, Py_ssize_t n, int swap) {
+        return sc_inexact_levels[sck_level](row, n, swap);
     }
     """
     uint32_t sc_ibm_row_inexact(const uint8_t *row, Py_ssize_t n, int swap) nogil
@@ -700,6 +674,47 @@ def float32_to_ibm(values):
             f"value {src.flat[first]!r} at flat index {first} has no IBM encoding"
         )
     return out
+
+
+# ---------------------------------------------------------------- instruction-set level
+
+def simd_levels():
+    """The levels this CPU and build can run, lowest first (``"portable"`` always)."""
+    return tuple(sck_level_names[i].decode() for i in range(sck_best_level() + 1))
+
+
+def simd_level():
+    """The level the kernels use now: ``"portable"``, ``"avx2"`` or ``"avx512"``."""
+    return sck_level_names[sck_level].decode()
+
+
+def set_simd_level(level):
+    """Use ``level`` (a name from :func:`simd_levels`, or ``"auto"`` for the best one).
+
+    For tests and benchmarks: every level gives bit-identical results. Not meant to be
+    switched while other threads convert. Returns the level now in use.
+    """
+    names = [sck_level_names[i].decode() for i in range(SCK_N_LEVELS)]
+    if level == "auto":
+        return sck_level_names[sck_select(-1)].decode()
+    if level not in names:
+        raise ValueError(f"unknown SIMD level {level!r}; expected 'auto' or one of {names}")
+    if level not in simd_levels():
+        raise ValueError(f"SIMD level {level!r} is not available here (have {simd_levels()})")
+    return sck_level_names[sck_select(names.index(level))].decode()
+
+
+def _level_from_environment():
+    """SEGYCORE_SIMD=portable (or avx2 ...) pins a level for the process; default: the best."""
+    wanted = os.environ.get("SEGYCORE_SIMD", "auto") or "auto"
+    try:
+        set_simd_level(wanted)
+    except ValueError as exc:  # a typo must not stop the import: warn, use the best level
+        warnings.warn(f"SEGYCORE_SIMD ignored: {exc}", RuntimeWarning, stacklevel=2)
+        set_simd_level("auto")
+
+
+_level_from_environment()
 
 
 def ibm_inexact_traces(src, n_traces, n_samples, bint little_endian, flags_out):

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..format import codec
 from ..format.fields import CustomField, parse_header_fields
 from ..format.layout import Endian, trace_header_dtype
 from ..format.spec import TRACE_FIELDS, TRACE_HEADER_SIZE
@@ -29,6 +30,7 @@ __all__ = [
     "header_schema",
     "headers_to_table",
     "iter_raw_headers",
+    "raw_column_to_numpy",
     "table_to_headers",
 ]
 
@@ -76,8 +78,8 @@ def headers_to_table(
     if raw.ndim != 2 or raw.shape[1] != TRACE_HEADER_SIZE or raw.dtype != np.uint8:
         raise ValueError(f"raw headers must be uint8 of shape (n, 240), got {raw.shape}")
     raw = np.ascontiguousarray(raw)
-    records = raw.reshape(-1).view(trace_header_dtype(endian))
-    columns = [pa.array(records[f.name].astype(f.dtype)) for f in TRACE_FIELDS]
+    # one compiled pass over the headers (91 numpy casts took 2-4x as long)
+    columns = [pa.array(c) for c in codec.header_columns(raw, endian == "little", TRACE_FIELDS)]
     raw_column = pa.FixedSizeBinaryArray.from_buffers(
         pa.binary(TRACE_HEADER_SIZE), len(raw), [None, pa.py_buffer(raw)]
     )
@@ -85,7 +87,7 @@ def headers_to_table(
     return pa.Table.from_arrays([*columns, *extra, raw_column], schema=header_schema(custom))
 
 
-def _raw_column_to_numpy(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+def raw_column_to_numpy(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """The fixed-size binary column as a ``(n, 240)`` uint8 array."""
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
@@ -103,7 +105,7 @@ def table_to_headers(table: pa.Table, endian: Endian, source_endian: Endian) -> 
     every field whose column value differs from what the raw bytes hold, so edited
     columns reach the output and untouched bytes stay exactly as they were.
     """
-    raw = _raw_column_to_numpy(table.column(RAW_HEADER_COLUMN))
+    raw = raw_column_to_numpy(table.column(RAW_HEADER_COLUMN))
     out = raw.copy()
     source = raw.reshape(-1).view(trace_header_dtype(source_endian))
     target = out.reshape(-1).view(trace_header_dtype(endian))

@@ -5,6 +5,8 @@ format's ``itemsize`` bytes. :func:`decode_records` turns whole records into hea
 and dataset samples (import), :func:`encode_records` does the inverse (export). Both run
 ``segycore.format._convert`` without the GIL; this module turns bad arguments into one clear
 ``ValueError`` and accepts any contiguous buffer (bytes, bytearray, mmap, numpy array).
+:func:`header_columns` decodes the standard trace-header fields of many headers at once
+(``segycore.format._header_columns``).
 """
 
 from __future__ import annotations
@@ -13,14 +15,15 @@ import mmap
 
 import numpy as np
 
-from . import _convert
-from .spec import TRACE_HEADER_SIZE, SampleFormat, sample_format
+from . import _convert, _header_columns
+from .spec import TRACE_FIELDS, TRACE_HEADER_SIZE, SampleFormat, TraceField, sample_format
 
 __all__ = [
     "BufferLike",
     "decode_records",
     "encode_records",
     "float32_to_ibm",
+    "header_columns",
     "ibm_inexact_traces",
     "ibm_to_float32",
     "record_size",
@@ -117,6 +120,39 @@ def encode_records(
         _check_bool(little_endian, "little_endian"),
         _byte_view(dest, "dest", writable=True),
     )
+
+
+def _field_offsets(fields: tuple[TraceField, ...], width: int) -> np.ndarray:
+    return np.array([f.offset for f in fields if f.width == width], dtype=np.int64)
+
+
+def header_columns(
+    raw: np.ndarray, little_endian: bool, fields: tuple[TraceField, ...] = TRACE_FIELDS
+) -> list[np.ndarray]:
+    """Every field of ``raw`` headers (uint8 ``(n, 240)``) as its own contiguous column.
+
+    One pass over the headers in compiled code instead of one strided cast per field;
+    returns, in the order of ``fields`` (2- or 4-byte signed fields), int16/int32 arrays
+    of length ``n`` (rows of one block each, so no copy is made per column).
+    """
+    if (
+        not isinstance(raw, np.ndarray)
+        or raw.dtype != np.uint8
+        or raw.ndim != 2
+        or raw.shape[1] != TRACE_HEADER_SIZE
+    ):
+        raise ValueError(f"raw headers must be a (n, {TRACE_HEADER_SIZE}) uint8 array")
+    if any(f.width not in (2, 4) for f in fields):
+        raise ValueError("header_columns decodes 2- and 4-byte fields only")
+    raw = np.ascontiguousarray(raw)
+    offsets2, offsets4 = _field_offsets(fields, 2), _field_offsets(fields, 4)
+    out2 = np.empty((offsets2.size, raw.shape[0]), np.int16)
+    out4 = np.empty((offsets4.size, raw.shape[0]), np.int32)
+    _header_columns.decode_fields(
+        raw, offsets2, offsets4, _check_bool(little_endian, "little_endian"), out2, out4
+    )
+    rows2, rows4 = iter(out2), iter(out4)
+    return [next(rows2) if f.width == 2 else next(rows4) for f in fields]
 
 
 def ibm_inexact_traces(

@@ -9,8 +9,11 @@ names a field (see :func:`resolve_trace_field`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported on first use of a dtype: the CLI front end needs none
+    import numpy as np
 
 __all__ = [
     "BINARY_FIELDS",
@@ -56,29 +59,34 @@ class SampleFormat:
     code: int
     name: str
     itemsize: int
-    dtype: np.dtype
+    dtype_name: str
     supported: bool = True
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The dataset's numpy dtype for the format."""
+        return _dtype(self.dtype_name)
 
 
 SAMPLE_FORMATS: dict[int, SampleFormat] = {
     f.code: f
     for f in (
-        SampleFormat(1, "4-byte IBM floating point", 4, np.dtype(np.float32)),
-        SampleFormat(2, "4-byte two's complement integer", 4, np.dtype(np.int32)),
-        SampleFormat(3, "2-byte two's complement integer", 2, np.dtype(np.float32)),
+        SampleFormat(1, "4-byte IBM floating point", 4, "float32"),
+        SampleFormat(2, "4-byte two's complement integer", 4, "int32"),
+        SampleFormat(3, "2-byte two's complement integer", 2, "float32"),
         # Obsolete since rev 1; the test data's "format 4" files do not follow the rev 0
         # layout either, so segycore refuses the format rather than guess.
-        SampleFormat(4, "4-byte fixed point with gain (obsolete)", 4, np.dtype(np.float32), False),
-        SampleFormat(5, "4-byte IEEE floating point", 4, np.dtype(np.float32)),
-        SampleFormat(6, "8-byte IEEE floating point", 8, np.dtype(np.float64)),
-        SampleFormat(7, "3-byte two's complement integer", 3, np.dtype(np.float32)),
-        SampleFormat(8, "1-byte two's complement integer", 1, np.dtype(np.float32)),
-        SampleFormat(9, "8-byte two's complement integer", 8, np.dtype(np.int64)),
-        SampleFormat(10, "4-byte unsigned integer", 4, np.dtype(np.uint32)),
-        SampleFormat(11, "2-byte unsigned integer", 2, np.dtype(np.float32)),
-        SampleFormat(12, "8-byte unsigned integer", 8, np.dtype(np.uint64)),
-        SampleFormat(15, "3-byte unsigned integer", 3, np.dtype(np.float32)),
-        SampleFormat(16, "1-byte unsigned integer", 1, np.dtype(np.float32)),
+        SampleFormat(4, "4-byte fixed point with gain (obsolete)", 4, "float32", False),
+        SampleFormat(5, "4-byte IEEE floating point", 4, "float32"),
+        SampleFormat(6, "8-byte IEEE floating point", 8, "float64"),
+        SampleFormat(7, "3-byte two's complement integer", 3, "float32"),
+        SampleFormat(8, "1-byte two's complement integer", 1, "float32"),
+        SampleFormat(9, "8-byte two's complement integer", 8, "int64"),
+        SampleFormat(10, "4-byte unsigned integer", 4, "uint32"),
+        SampleFormat(11, "2-byte unsigned integer", 2, "float32"),
+        SampleFormat(12, "8-byte unsigned integer", 8, "uint64"),
+        SampleFormat(15, "3-byte unsigned integer", 3, "float32"),
+        SampleFormat(16, "1-byte unsigned integer", 1, "float32"),
     )
 }
 SUPPORTED_FORMATS: tuple[int, ...] = tuple(c for c, f in SAMPLE_FORMATS.items() if f.supported)
@@ -96,6 +104,13 @@ INTEGER_RANGES: dict[int, tuple[int, int]] = {
     15: (0, 2**24 - 1),
     16: (0, 2**8 - 1),
 }
+
+
+@cache
+def _dtype(name: str) -> np.dtype:
+    import numpy as np
+
+    return np.dtype(name)
 
 
 def sample_format(code: int) -> SampleFormat:
@@ -119,7 +134,7 @@ class TraceField:
     @property
     def dtype(self) -> np.dtype:
         """The field's column dtype: a signed integer of the field's width."""
-        return np.dtype(f"i{self.width}")
+        return _dtype(f"i{self.width}")
 
     @property
     def offset(self) -> int:
@@ -270,7 +285,7 @@ class BinaryField:
 
     @property
     def dtype(self) -> np.dtype:
-        return np.dtype(f"{self.kind}{self.width}")
+        return _dtype(f"{self.kind}{self.width}")
 
 
 BINARY_FIELDS: tuple[BinaryField, ...] = (
@@ -345,7 +360,7 @@ class ExtensionField:
 
     @property
     def dtype(self) -> np.dtype:
-        return np.dtype(f"{self.kind}{self.width}")
+        return _dtype(f"{self.kind}{self.width}")
 
 
 #: Bytes 233-240 of a SEG trace header extension 1 hold this name (ASCII or EBCDIC).

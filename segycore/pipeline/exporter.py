@@ -15,11 +15,13 @@ from typing import Any
 import numpy as np
 
 from ..dataset.dataset import Dataset, open_dataset
+from ..dataset.header_blocks import headers_unchanged
 from ..errors import SegyError
 from ..format.layout import Endian, binary_header_dtype, encode_textual_header
 from ..format.spec import TRACE_HEADER_SIZE, sample_format
 from ..storage import merge
 from ..storage.fileio import open_for_writing, pwrite_all
+from ..storage.prealloc import preallocate
 from ..storage.staging import (
     check_destination,
     check_free_space,
@@ -320,6 +322,14 @@ class ParallelExportCoordinator(Coordinator):
         """
         return self._parallel_export(self._callbacks(progress_callback, worker_callback))
 
+    @property
+    def raw_headers_only(self) -> bool:
+        """True when the stored raw headers are the output's: ``headers.parquet`` is as
+        imported (its fingerprint matches) and the byte order is unchanged."""
+        return self.endian == self.source_endian and headers_unchanged(
+            self.dataset.headers_path, self.dataset.metadata
+        )
+
     def _parallel_export(self, reporter: StageReporter) -> tuple[list[Path], int, int]:
         n_traces, n_samples = self.n_traces, self.dataset.n_samples
         started = self._begin(reporter, "export", n_traces, self.traces_bytes)
@@ -329,7 +339,7 @@ class ParallelExportCoordinator(Coordinator):
         else:
             check_free_space(self.destination.parent, self.traces_bytes)
             with open(self.staged_file, "xb") as fh:
-                fh.truncate(self.output_size)
+                preallocate(fh.fileno(), self.output_size)  # blocks, not a hole
         traces = self.dataset.traces
         segments = bool(self.config.segments)
         tasks = [
@@ -352,6 +362,7 @@ class ParallelExportCoordinator(Coordinator):
                 output_base=(-self._first_record(start) if segments else len(self.file_header())),
                 new_file=segments,
                 chunk_bytes=int(self.config.chunk_bytes),
+                raw_only=self.raw_headers_only,
                 extra_headers=self.extra,
                 extra_path=str(self.dataset.path / EXTRA_HEADERS_FILE),
                 extra_start=self._extra_start,

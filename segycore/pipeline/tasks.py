@@ -23,7 +23,8 @@ from typing import BinaryIO
 import numpy as np
 import pyarrow.parquet as pq
 
-from ..dataset.headers import ROW_GROUP_SIZE, table_to_headers
+from ..dataset.header_blocks import iter_header_blocks
+from ..dataset.headers import ROW_GROUP_SIZE
 from ..errors import SegyError, SegyFormatError, UnrepresentableValueError
 from ..format import codec
 from ..format.layout import Endian
@@ -305,6 +306,9 @@ class ExportTask:
     extra_start: int = 0
     ibm_raw_dir: str = ""
     trace_samples_path: str = ""
+    #: Read only the stored raw headers (unchanged ``headers.parquet``, same byte order)
+    #: in chunk-sized blocks; otherwise rebuild every field, a row group at a time.
+    raw_only: bool = False
 
 
 def _cannot_hold(target: SampleFormat, value: np.generic, trace: int, sample: int) -> str:
@@ -364,14 +368,20 @@ def _damaged(offset: int) -> SegyError:
     return SegyError(f"traces.npy ended at byte {offset}: the dataset is damaged")
 
 
-def _row_groups(headers: pq.ParquetFile, start: int, stop: int) -> Iterator[tuple[int, int]]:
-    """Yield ``(row_group, first_row_of_group)`` for groups overlapping [start, stop)."""
-    first = 0
-    for i in range(headers.metadata.num_row_groups):
-        rows = headers.metadata.row_group(i).num_rows
-        if first < stop and first + rows > start:
-            yield i, first
-        first += rows
+def _header_blocks(
+    task: ExportTask, headers: pq.ParquetFile, chunk: int
+) -> Iterator[tuple[int, np.ndarray]]:
+    """The task's raw headers in output order: ``raw_header`` alone in chunk-sized blocks
+    when ``task.raw_only``, else every field rebuilt a row group at a time."""
+    return iter_header_blocks(
+        headers,
+        task.start,
+        task.stop,
+        task.endian,
+        task.source_endian,
+        task.raw_only,
+        chunk if task.raw_only else ROW_GROUP_SIZE,
+    )
 
 
 def export_range(task: ExportTask, ctx: TaskContext) -> Path | None:
@@ -404,13 +414,8 @@ def export_range(task: ExportTask, ctx: TaskContext) -> Path | None:
         raise
     try:
         with pq.ParquetFile(task.headers_path) as headers:
-            for group, group_first in _row_groups(headers, task.start, task.stop):
-                table = headers.read_row_group(group)
-                lo = max(task.start, group_first)
-                hi = min(task.stop, group_first + table.num_rows)
-                raw = table_to_headers(
-                    table.slice(lo - group_first, hi - lo), task.endian, task.source_endian
-                )
+            for lo, raw in _header_blocks(task, headers, chunk):
+                hi = lo + len(raw)
                 for first in range(lo, hi, chunk):
                     n = min(chunk, hi - first)
                     view = memoryview(samples[:n]).cast("B")
@@ -472,13 +477,8 @@ def _export_variable_range(task: ExportTask, ctx: TaskContext) -> Path | None:
         out = open_for_writing(task.output, create=task.new_file)
         xfd = open_for_reading(task.extra_path) if task.extra_headers else -1
         with pq.ParquetFile(task.headers_path) as headers:
-            for group, group_first in _row_groups(headers, task.start, task.stop):
-                table = headers.read_row_group(group)
-                lo = max(task.start, group_first)
-                hi = min(task.stop, group_first + table.num_rows)
-                raw = table_to_headers(
-                    table.slice(lo - group_first, hi - lo), task.endian, task.source_endian
-                )
+            for lo, raw in _header_blocks(task, headers, chunk):
+                hi = lo + len(raw)
                 for first in range(lo, hi, chunk):
                     n = min(chunk, hi - first)
                     view = memoryview(samples[:n]).cast("B")

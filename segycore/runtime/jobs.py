@@ -25,16 +25,18 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..pipeline.exporter import ExportConfig
-from ..pipeline.importer import ImportConfig
-from ..pipeline.indexer import IndexConfig
 from ..pipeline.options import config_to_data
 from ..pipeline.stages import Stage
 from ..storage.staging import STAGING_MARKER, discard_paths
 from .progress import MAX_WORKERS, ProgressBlock, Snapshot, StageSpec, remove_stale_blocks
 from .registry import job_kind
+
+if TYPE_CHECKING:  # the coordinators load with their job kind, not with the job API
+    from ..pipeline.exporter import ExportConfig
+    from ..pipeline.importer import ImportConfig
+    from ..pipeline.indexer import IndexConfig
 
 __all__ = ["FINAL_STATES", "Job", "start_export", "start_import", "start_index", "start_job"]
 

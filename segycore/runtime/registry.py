@@ -18,8 +18,9 @@ Adding a job kind is one entry, e.g. an index-only job::
 
 (``INDEX_STAGES = (Stage("build_index", "Build ensemble index", ...),)``; the kind's
 name must be in :data:`segycore.runtime.progress.KINDS`, which already holds
-``"index"``). Put the entry in :func:`_builtin_kinds` so both the front end and the
-supervisor process see it; ``start_job("index", config)`` then runs it.
+``"index"``). Put a loader for it in :data:`_BUILTIN` so both the front end and the
+supervisor process see it (loaded on first use); ``start_job("index", config)`` then
+runs it.
 """
 
 from __future__ import annotations
@@ -64,36 +65,54 @@ def register(kind: JobKind) -> None:
 
 def job_kinds() -> dict[str, JobKind]:
     """Every registered job kind by name."""
-    _builtin_kinds()
+    for name in _BUILTIN:
+        _load_builtin(name)
     return dict(_KINDS)
 
 
 def job_kind(name: str) -> JobKind:
     """The job kind called ``name``; refuse an unknown one."""
-    kinds = job_kinds()
+    _load_builtin(name)
     try:
-        return kinds[name]
+        return _KINDS[name]
     except KeyError:
         raise SegycoreError(
-            f"unknown job kind {name!r} (known: {', '.join(sorted(kinds))})"
+            f"unknown job kind {name!r} (known: {', '.join(sorted(job_kinds()))})"
         ) from None
 
 
-_loaded = False
-
-
-def _builtin_kinds() -> None:
-    """Register segycore's own job kinds (once, on first use)."""
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    from ..pipeline.exporter import ExportConfig, ParallelExportCoordinator
+def _import_kind() -> JobKind:
     from ..pipeline.importer import ImportConfig, ParallelImportCoordinator
-    from ..pipeline.stages import EXPORT_STAGES, IMPORT_STAGES
+    from ..pipeline.stages import IMPORT_STAGES
 
-    register(JobKind("import", ImportConfig, ParallelImportCoordinator, IMPORT_STAGES))
-    register(JobKind("export", ExportConfig, ParallelExportCoordinator, EXPORT_STAGES))
+    return JobKind("import", ImportConfig, ParallelImportCoordinator, IMPORT_STAGES)
+
+
+def _export_kind() -> JobKind:
+    from ..pipeline.exporter import ExportConfig, ParallelExportCoordinator
+    from ..pipeline.stages import EXPORT_STAGES
+
+    return JobKind("export", ExportConfig, ParallelExportCoordinator, EXPORT_STAGES)
+
+
+def _index_kind() -> JobKind:
     from ..pipeline.indexer import INDEX_STAGES, IndexConfig, IndexCoordinator
 
-    register(JobKind("index", IndexConfig, IndexCoordinator, INDEX_STAGES))
+    return JobKind("index", IndexConfig, IndexCoordinator, INDEX_STAGES)
+
+
+#: segycore's own job kinds, each loaded on its first use: a job's front end and
+#: supervisor import only that job's coordinator (numpy, pyarrow and the rest).
+_BUILTIN: dict[str, Callable[[], JobKind]] = {
+    "import": _import_kind,
+    "export": _export_kind,
+    "index": _index_kind,
+}
+_loaded: set[str] = set()
+
+
+def _load_builtin(name: str) -> None:
+    """Register the built-in kind ``name`` (once; a no-op for any other name)."""
+    if name in _BUILTIN and name not in _loaded:
+        _loaded.add(name)
+        register(_BUILTIN[name]())

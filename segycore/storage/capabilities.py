@@ -13,6 +13,8 @@ capability             used where available                    fallback
                                                                (polls ``getppid`` every 100 ms)
 ``long_shm_names``     ``segycore_<pid>_<16 hex>`` block       ``sc<pid>_<8 hex>``: within
                        names (Linux, Windows)                  macOS's 31-character limit
+``fallocate``          ``fallocate`` of pre-sized outputs      ``ftruncate`` (a sparse file)
+                       (Linux)
 =====================  ======================================  ===============================
 
 Tests switch capabilities off to run the fallbacks on Linux: set
@@ -52,6 +54,7 @@ class Capabilities:
     sendfile: bool = hasattr(os, "sendfile") and sys.platform.startswith("linux")
     parent_death: bool = sys.platform.startswith("linux")
     long_shm_names: bool = sys.platform != "darwin"
+    fallocate: bool = sys.platform.startswith("linux")
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

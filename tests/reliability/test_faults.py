@@ -35,6 +35,7 @@ from segycore import (
 from segycore.format import codec
 from segycore.pipeline.stages import EXPORT_STAGES, IMPORT_STAGES
 from segycore.runtime.progress import remove_stale_blocks
+from segycore.storage.capabilities import CAPABILITIES
 from segycore.storage.staging import STAGING_MARKER
 from tests.reliability.support import (
     CLI_TIMEOUT,
@@ -95,8 +96,17 @@ def test_import_fails_cleanly_when_the_disk_fills_in_each_stage(
 
 @pytest.mark.parametrize(
     ("segments", "stage"),
-    [(False, "export"), (True, "export"), (True, "merge")],
-    ids=["in-place-export", "segments-export", "segments-merge"],
+    [
+        pytest.param(
+            False,
+            "export",
+            id="in-place-export",
+            # with fallocate the output's blocks are reserved before the stage (next test)
+            marks=pytest.mark.skipif(CAPABILITIES.fallocate, reason="blocks reserved up front"),
+        ),
+        pytest.param(True, "export", id="segments-export"),
+        pytest.param(True, "merge", id="segments-merge"),
+    ],
 )
 def test_export_fails_cleanly_when_the_disk_fills(
     segments: bool, stage: str, survey_dataset: Path, small_disk: SmallDisk
@@ -115,6 +125,23 @@ def test_export_fails_cleanly_when_the_disk_fills(
     assert filled == [stage]
     assert raised.value.errno == errno.ENOSPC, raised.value
     assert listing(small_disk.path) == {"filler"}
+
+
+@pytest.mark.skipif(not CAPABILITIES.fallocate, reason="needs the fallocate capability")
+def test_in_place_export_survives_a_disk_filled_during_its_traces(
+    survey: Path, survey_dataset: Path, small_disk: SmallDisk
+) -> None:
+    """The pre-sized output's blocks are allocated before any worker writes, so another
+    program filling the disk during the export stage cannot make it fail half-way."""
+    destination = small_disk.path / "out.sgy"
+    config = ExportConfig(
+        survey_dataset, destination, workers=2, chunk_bytes=64 * 1024, rate_limit=20
+    )
+    on_progress, filled = _fill_when(small_disk, "export")
+    ParallelExportCoordinator(config).run(on_progress)
+    assert filled == ["export"]
+    assert destination.read_bytes() == survey.read_bytes()
+    assert listing(small_disk.path) == {"filler", "out.sgy"}
 
 
 def test_in_place_export_needs_no_space_after_its_traces(
