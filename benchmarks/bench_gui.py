@@ -332,6 +332,8 @@ def run_job(window: Any, beat: StageHeartbeat, name: str, start: Callable[[], No
     probe.start()
     start()
     wait_for(lambda: bool(finished), 3600)
+    if finished[0][0] != "done":
+        raise SystemExit(f"{name} {finished[0][0]}: {finished[0][1].get('error')}")
     if name == "import":  # the dataset opens in the viewer: count that too
         view = window.panel.gather_view
         wait_for(lambda: view.gather is not None, 120)
@@ -340,9 +342,7 @@ def run_job(window: Any, beat: StageHeartbeat, name: str, start: Callable[[], No
     cpu = time.thread_time() - cpu
     after = involuntary_switches(tid)
     window.jobFinished.disconnect()
-    state, info = finished[0]
-    if state != "done":
-        raise SystemExit(f"{name} {state}: {info.get('error')}")
+    info = finished[0][1]
     return {
         "wall_seconds": time.perf_counter() - started,
         "stage_seconds": info.get("stage_seconds", {}),
@@ -597,12 +597,14 @@ def plot(results: dict[str, Any], path: Path) -> None:
     top = max([r["largest_ms"] for r in results["runs"]] + [BUSY_LIMIT_MS])
     gaps.set_ylim(5, max(150.0, 1.3 * top))
     gaps.set_ylabel("event-loop gap (ms, log)")
-    gaps.legend(fontsize=8, loc="upper left")
+    if results["runs"]:
+        gaps.legend(fontsize=8, loc="upper left")
     what = results["what"].replace(", import", ",\nimport")
     gaps.set_title(f"GUI event loop per run: {what}", fontsize=9)
     cpu.set_ylabel("GUI thread CPU per JobRunner tick, median (ms)")
     cpu.set_ylim(bottom=0)
-    cpu.legend(fontsize=8)
+    if results["runs"]:
+        cpu.legend(fontsize=8)
     cpu.set_title("GUI thread's own work", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -3,6 +3,7 @@ window, with every access to the survey's and the test's folders recorded per th
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,7 +65,8 @@ def test_the_gui_thread_never_touches_a_file(
     # the recorder saw the work, in other threads
     elsewhere = recorder.elsewhere
     assert {"metadata.json", "traces.npy"} <= _names(elsewhere, "open")
-    assert "traces.npy" in _names(elsewhere, "mmap.__new__")
+    if sys.platform.startswith("linux"):  # an mmap names an fd: its path is read from /proc
+        assert "traces.npy" in _names(elsewhere, "mmap.__new__")
     assert {"headers.parquet", "field_record.parquet"} <= _names(elsewhere, "parquet")
     assert {"survey.dataset", "missing.dataset"} <= _names(elsewhere, "stat")
     assert "survey.sgy" in _names(elsewhere, "open")  # the import dialog's scan
@@ -79,4 +81,5 @@ def test_the_recorder_catches_an_open_on_the_gui_thread(survey: Path, tmp_path: 
         ds = open_dataset(dataset)
         ds.ensembles("field_record")
     what = {a.what for a in recorder.on_gui_thread}
-    assert {"stat", "open", "mmap.__new__", "parquet"} <= what
+    assert {"stat", "open", "parquet"} <= what
+    assert "mmap.__new__" in what or not sys.platform.startswith("linux")
