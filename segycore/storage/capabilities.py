@@ -11,8 +11,8 @@ capability             used where available                    fallback
 ``sendfile``           ``os.sendfile`` merge (Linux)           ``readinto`` (plain reads)
 ``parent_death``       ``prctl(PR_SET_PDEATHSIG)`` (Linux)     the supervisor's watcher thread
                                                                (polls ``getppid`` every 100 ms)
-``long_shm_names``     ``segycore_<pid>_<16 hex>`` block       ``sc<pid>_<8 hex>``: within
-                       names (Linux, Windows)                  macOS's 31-character limit
+``long_shm_names``     ``segycore_<pid>_<16 hex>`` block       ``segycore_<pid>_<12 hex>``:
+                       names (Linux, Windows)                  within macOS's 31 characters
 ``fallocate``          ``fallocate`` of pre-sized outputs      ``ftruncate`` (a sparse file)
                        (Linux)
 =====================  ======================================  ===============================
