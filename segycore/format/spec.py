@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:  # numpy is imported on first use of a dtype: the CLI front end needs none
     import numpy as np
@@ -270,22 +270,30 @@ def resolve_trace_field(key: str | int | TraceField) -> TraceField:
 
 
 @dataclass(frozen=True)
-class BinaryField:
-    """One field of the 400-byte binary file header (``kind`` is a numpy kind code)."""
+class _PackedField:
+    """A fixed-width field at a 1-based byte position (``kind`` is a numpy kind code)."""
 
     name: str
     byte: int
     width: int
     kind: str = "i"
+    #: How many bytes precede the header in the numbering of ``byte``.
+    _origin: ClassVar[int] = 0
 
     @property
     def offset(self) -> int:
-        """0-based offset of the field inside the binary header."""
-        return self.byte - 1 - TEXTUAL_HEADER_SIZE
+        """0-based offset of the field inside its header."""
+        return self.byte - 1 - self._origin
 
     @property
     def dtype(self) -> np.dtype:
         return _dtype(f"{self.kind}{self.width}")
+
+
+class BinaryField(_PackedField):
+    """One field of the 400-byte binary file header; ``byte`` counts from the file's start."""
+
+    _origin = TEXTUAL_HEADER_SIZE
 
 
 BINARY_FIELDS: tuple[BinaryField, ...] = (
@@ -340,27 +348,12 @@ BINARY_FIELDS: tuple[BinaryField, ...] = (
 BINARY_FIELD_BY_NAME: dict[str, BinaryField] = {f.name: f for f in BINARY_FIELDS}
 
 
-@dataclass(frozen=True)
-class ExtensionField:
+class ExtensionField(_PackedField):
     """One field of the rev 2 SEG trace header extension 1 (an additional 240-byte header).
 
     ``kind`` is a numpy kind code (``i``, ``u`` or ``f``); byte positions are 1-based
     inside the 240-byte extension, as the rev 2.0 standard's table 4 gives them.
     """
-
-    name: str
-    byte: int
-    width: int
-    kind: str = "i"
-
-    @property
-    def offset(self) -> int:
-        """0-based offset of the field inside the extension header."""
-        return self.byte - 1
-
-    @property
-    def dtype(self) -> np.dtype:
-        return _dtype(f"{self.kind}{self.width}")
 
 
 #: Bytes 233-240 of a SEG trace header extension 1 hold this name (ASCII or EBCDIC).
