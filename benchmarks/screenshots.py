@@ -153,19 +153,33 @@ def take_screenshots(out_dir: Path) -> list[Path]:
     return shots
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def run_in_xvfb(
+    script: str,
+    take: Callable[[Path], list[Path]],
+    description: str,
+    argv: list[str] | None = None,
+) -> int:
+    """The command line of a screenshot script: ``take`` runs in a child under Xvfb.
+
+    The parent starts Xvfb and runs ``script --take`` in it; Qt lives only in the child,
+    so a Qt abort cannot leave Xvfb behind.
+    """
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--out", type=Path, default=OUT_DIR, help="folder for the PNG files")
     parser.add_argument("--take", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.take:  # the child: Qt runs here, so a Qt abort cannot leave Xvfb behind
-        for path in take_screenshots(args.out):
+    if args.take:
+        for path in take(args.out):
             print(f"wrote {path}")
         return 0
     with xvfb() as display:
         env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb")
-        child = [sys.executable, __file__, "--take", "--out", str(args.out)]
+        child = [sys.executable, script, "--take", "--out", str(args.out)]
         return subprocess.run(child, env=env, check=False).returncode
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_in_xvfb(__file__, take_screenshots, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

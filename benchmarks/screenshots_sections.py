@@ -12,9 +12,6 @@ shot-ordered file). Xvfb is started and stopped by ``benchmarks/screenshots.py``
 
 from __future__ import annotations
 
-import argparse
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from screenshots import OUT_DIR, wait_for, xvfb  # noqa: E402
+from screenshots import run_in_xvfb, wait_for  # noqa: E402
 
 __all__ = ["main", "write_cube"]
 
@@ -121,18 +118,7 @@ def take(out_dir: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=OUT_DIR)
-    parser.add_argument("--take", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.take:
-        for path in take(args.out):
-            print(f"wrote {path}")
-        return 0
-    with xvfb() as display:
-        env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb")
-        child = [sys.executable, __file__, "--take", "--out", str(args.out)]
-        return subprocess.run(child, env=env, check=False).returncode
+    return run_in_xvfb(__file__, take, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":
