@@ -7,8 +7,14 @@ test module never imports a conftest.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Mapping
 from pathlib import Path
 
+import psutil
 import pytest
 
 __all__ = [
@@ -17,6 +23,7 @@ __all__ = [
     "SHM_DIR",
     "VALID",
     "assert_no_staging",
+    "assert_supervisor_dies_with_front_end",
     "is_little",
     "path_of",
     "segy_data",
@@ -67,3 +74,54 @@ def assert_no_staging(folder: Path) -> None:
     """Nothing segycore writes temporarily is left in ``folder``."""
     leftovers = [p.name for p in folder.iterdir() if ".segycore-tmp-" in p.name]
     assert not leftovers, f"temporary files left behind: {leftovers}"
+
+
+_FRONT_END = textwrap.dedent(
+    """
+    import sys, time
+    from segycore import ImportConfig, start_import
+    rate = float(sys.argv[3])
+    job = start_import(ImportConfig(sys.argv[1], sys.argv[2], workers=1, rate_limit=rate))
+    print(job.pid, job.block_name, flush=True)
+    time.sleep(60)
+    """
+)
+
+
+def assert_supervisor_dies_with_front_end(
+    survey: Path,
+    folder: Path,
+    *,
+    rate_limit: float,
+    settle: float = 0.0,
+    supervisor_timeout: float = 5.0,
+    env: Mapping[str, str] | None = None,
+) -> None:
+    """Kill a front end (a ``python -c`` script) mid-import, ``settle`` seconds after its
+    job started: its supervisor must stop within ``supervisor_timeout`` seconds, leave no
+    dataset or staging in ``folder``, and its block must be removable as stale."""
+    from segycore.runtime.progress import remove_stale_blocks
+
+    front = subprocess.Popen(
+        [sys.executable, "-c", _FRONT_END, str(survey), str(folder / "ds"), str(rate_limit)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=None if env is None else dict(env),
+    )
+    try:
+        supervisor_pid, block = front.stdout.readline().split()
+        supervisor = psutil.Process(int(supervisor_pid))
+        time.sleep(settle)
+        front.kill()
+        front.wait(5)
+        supervisor.wait(supervisor_timeout)  # raises if the supervisor outlives its front end
+    finally:
+        front.kill()
+        front.wait(5)
+        front.stdout.close()
+    assert not (folder / "ds").exists()
+    assert_no_staging(folder)
+    # The dead front end could not unlink its block: its resource tracker or, failing
+    # that, the next job's start removes it.
+    remove_stale_blocks()
+    assert not Path("/dev/shm", block).exists()

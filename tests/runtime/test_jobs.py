@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from segycore import ExportConfig, ImportConfig, start_export, start_import
 from segycore.format.synthetic import write_survey
 from segycore.pipeline.stages import EXPORT_STAGES, IMPORT_STAGES
 from segycore.runtime.progress import remove_stale_blocks
-from tests.helpers import assert_no_staging, segy_data
+from tests.helpers import assert_no_staging, assert_supervisor_dies_with_front_end, segy_data
 
 
 @pytest.fixture(scope="module")
@@ -150,40 +149,8 @@ def test_bad_source_fails_with_its_message(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-FRONT_END = textwrap.dedent(
-    """
-    import sys, time
-    from segycore import ImportConfig, start_import
-    job = start_import(ImportConfig(sys.argv[1], sys.argv[2], workers=1, rate_limit=4))
-    print(job.pid, job.block_name, flush=True)
-    time.sleep(60)
-    """
-)
-
-
 def test_dead_front_end_takes_its_supervisor_along(survey: Path, tmp_path: Path) -> None:
-    front = subprocess.Popen(
-        [sys.executable, "-c", FRONT_END, str(survey), str(tmp_path / "ds")],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        supervisor_pid, block = front.stdout.readline().split()
-        supervisor = psutil.Process(int(supervisor_pid))
-        time.sleep(0.5)
-        front.kill()
-        front.wait(5)
-        supervisor.wait(5)  # raises if the supervisor outlives its front end
-    finally:
-        front.kill()
-        front.wait(5)
-        front.stdout.close()
-    assert not (tmp_path / "ds").exists()
-    assert_no_staging(tmp_path)
-    # The dead front end could not unlink its block: its resource tracker or, failing
-    # that, the next job's start removes it.
-    remove_stale_blocks()
-    assert not Path("/dev/shm", block).exists()
+    assert_supervisor_dies_with_front_end(survey, tmp_path, rate_limit=4, settle=0.5)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="blocks are /dev/shm files")

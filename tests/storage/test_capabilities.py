@@ -11,10 +11,8 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
-import psutil
 import pytest
 
 from segycore import (
@@ -25,7 +23,7 @@ from segycore import (
     SegyFormatError,
 )
 from segycore.format.synthetic import write_survey
-from segycore.runtime.progress import ProgressBlock, StageSpec, block_name, remove_stale_blocks
+from segycore.runtime.progress import ProgressBlock, StageSpec, block_name
 from segycore.storage import merge
 from segycore.storage.capabilities import (
     CAPABILITIES,
@@ -35,7 +33,7 @@ from segycore.storage.capabilities import (
     forced,
 )
 from segycore.storage.fileio import pread_exact, pwrite_all
-from tests.helpers import REPO, assert_no_staging
+from tests.helpers import REPO, assert_no_staging, assert_supervisor_dies_with_front_end
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -143,40 +141,18 @@ def test_parent_death_signal_can_be_switched_off() -> None:
         assert arm_parent_death_signal() is False
 
 
-FRONT_END = textwrap.dedent(
-    """
-    import sys, time
-    from segycore import ImportConfig, start_import
-    job = start_import(ImportConfig(sys.argv[1], sys.argv[2], workers=1, rate_limit=2))
-    print(job.pid, job.block_name, flush=True)
-    time.sleep(60)
-    """
-)
-
-
 def test_the_watcher_takes_the_supervisor_along_without_the_signal(
     survey: Path, tmp_path: Path
 ) -> None:
     """With no parent-death signal (macOS, Windows) the supervisor's watcher thread
     notices its front end is gone and stops, removing what it wrote."""
-    front = subprocess.Popen(
-        [sys.executable, "-c", FRONT_END, str(survey), str(tmp_path / "ds")],
-        stdout=subprocess.PIPE, text=True, env=_env(**{FORCE_FALLBACKS_ENV: "parent_death"}),
-    )  # fmt: skip
-    try:
-        supervisor_pid, block = front.stdout.readline().split()
-        supervisor = psutil.Process(int(supervisor_pid))
-        front.kill()
-        front.wait(5)
-        supervisor.wait(15)  # raises if the supervisor outlives its front end
-    finally:
-        front.kill()
-        front.wait(5)
-        front.stdout.close()
-    assert not (tmp_path / "ds").exists()
-    assert_no_staging(tmp_path)
-    remove_stale_blocks()
-    assert not Path("/dev/shm", block).exists()
+    assert_supervisor_dies_with_front_end(
+        survey,
+        tmp_path,
+        rate_limit=2,
+        supervisor_timeout=15,
+        env=_env(**{FORCE_FALLBACKS_ENV: "parent_death"}),
+    )
 
 
 # -- shared-memory names -------------------------------------------------------------------------
