@@ -12,6 +12,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -26,8 +27,15 @@ from segycore import (
     read_layout,
 )
 from segycore.dataset.info import describe
+from segycore.format.layout import SegyLayout
 from tests.reliability.malformed import FILE_HEADER_SIZE, SegySpec, valid_segy
-from tests.reliability.support import REPO, assert_dataset_matches, file_state, listing
+from tests.reliability.support import (
+    REPO,
+    FileState,
+    assert_dataset_matches,
+    file_state,
+    listing,
+)
 
 #: Valid files the fuzzer starts from: formats of every width, both byte orders, rev 0-2.
 BASES: tuple[bytes, ...] = tuple(
@@ -105,6 +113,39 @@ def mutate(data: bytes, edits: list[tuple[str, int, bytes]]) -> bytes:
     return bytes(out)
 
 
+def import_fuzzed(
+    folder: Path, data: bytes, **options: Any
+) -> tuple[Path, FileState | None, SegyLayout | None]:
+    """Write ``data`` as ``folder/fuzzed.sgy`` and import it with ``options``.
+
+    A refusal must be one clean line that leaves nothing but the source (checked here;
+    the layout returned is then None); an import must match a plain numpy reading of the
+    file's layout (checked here; that layout is returned). Returns the source, its state
+    before the import, and the layout.
+    """
+    source = folder / "fuzzed.sgy"
+    source.write_bytes(data)
+    before = file_state(source)
+    config = ImportConfig(source, folder / "out.dataset", **options)
+    try:
+        ParallelImportCoordinator(config).run()
+    except SegycoreError as exc:
+        event("refused: " + re.sub(r"-?\d+", "N", str(exc).replace(source.name, ""))[:45])
+        assert str(exc) and "\n" not in str(exc)
+        assert listing(folder) == {"fuzzed.sgy"}
+        return source, before, None
+    layout = read_layout(source, salvage=options.get("salvage", False))
+    assert_dataset_matches(folder / "out.dataset", layout)
+    return source, before, layout
+
+
+def export_back(folder: Path) -> Path:
+    """Export ``folder/out.dataset`` to ``folder/back.sgy``."""
+    back = folder / "back.sgy"
+    ParallelExportCoordinator(ExportConfig(folder / "out.dataset", back, workers=2)).run()
+    return back
+
+
 @pytest.mark.timeout(max(240, MAX_EXAMPLES))
 @settings(
     max_examples=MAX_EXAMPLES,
@@ -122,22 +163,12 @@ def test_mutated_files_fail_cleanly_or_import_exactly(
 ) -> None:
     with tempfile.TemporaryDirectory(dir=tmp_path) as scratch:  # one folder per example
         folder = Path(scratch)
-        source = folder / "fuzzed.sgy"
-        source.write_bytes(mutate(BASES[base], edits))
-        before = file_state(source)
-        config = ImportConfig(source, folder / "out.dataset", workers=workers, chunk_bytes=1500)
-        try:
-            ParallelImportCoordinator(config).run()
-        except SegycoreError as exc:
-            event("refused: " + re.sub(r"-?\d+", "N", str(exc).replace(source.name, ""))[:45])
-            assert str(exc) and "\n" not in str(exc)
-            assert listing(folder) == {"fuzzed.sgy"}
-        else:
+        source, before, layout = import_fuzzed(
+            folder, mutate(BASES[base], edits), workers=workers, chunk_bytes=1500
+        )
+        if layout is not None:
             event("imported")
-            layout = read_layout(source)
-            assert_dataset_matches(folder / "out.dataset", layout)
-            back = folder / "back.sgy"  # every imported file exports back byte for byte
-            ParallelExportCoordinator(ExportConfig(folder / "out.dataset", back, workers=2)).run()
+            back = export_back(folder)  # every imported file exports back byte for byte
             assert back.read_bytes() == source.read_bytes()
         try:  # the preview path (memory-mapped headers) holds as well
             info = describe(source)
