@@ -434,6 +434,14 @@ def _spawn(args: list[str], **options: Any) -> subprocess.Popen[bytes]:
     )
 
 
+def _spawn_scheduler() -> tuple[subprocess.Popen[bytes], str]:
+    """A dask scheduler process on a free loopback port, and its address."""
+    port = _free_port()
+    command = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+    scheduler = _spawn([*command, "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"])
+    return scheduler, f"tcp://127.0.0.1:{port}"
+
+
 def _stop(*processes: subprocess.Popen[bytes]) -> None:
     for proc in processes:
         if proc.poll() is None:
@@ -448,20 +456,7 @@ def _wait_for_workers(address: str, n: int) -> None:
 
 @pytest.mark.slow
 def test_losing_the_scheduler_fails_the_job(survey: Path, tmp_path: Path) -> None:
-    port = _free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    scheduler = _spawn(
-        [
-            sys.executable,
-            "-m",
-            "distributed.cli.dask_scheduler",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-dashboard",
-        ]
-    )
+    scheduler, address = _spawn_scheduler()
     worker = None
     try:
         worker = _spawn(
@@ -511,22 +506,9 @@ def test_a_worker_that_cannot_see_the_folder(survey: Path, tmp_path: Path) -> No
     """A real worker process whose filesystem differs: it runs in its own mount namespace
     with an empty tmpfs over the job's folder, as a host without the shared mount would.
     The probe must name that worker and the folder before anything is converted."""
-    port = _free_port()
-    address = f"tcp://127.0.0.1:{port}"
     out = tmp_path / "out"
     out.mkdir()
-    scheduler = _spawn(
-        [
-            sys.executable,
-            "-m",
-            "distributed.cli.dask_scheduler",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-dashboard",
-        ]
-    )
+    scheduler, address = _spawn_scheduler()
     worker = None
     try:
         worker = _spawn(
