@@ -7,19 +7,16 @@ one by one; :meth:`ParallelImportCoordinator.run` runs them all.
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from ..dataset.dataset import HEADERS_FILE, INDEX_DIR, TRACES_FILE, layout_metadata, write_metadata
 from ..dataset.header_blocks import FINGERPRINT_KEY, headers_fingerprint
-from ..dataset.headers import ROW_GROUP_SIZE, headers_to_table, iter_raw_headers, open_header_writer
 from ..dataset.indexing import build_indexes
 from ..errors import SegyError
 from ..format.fields import parse_header_fields, resolve_columns
@@ -35,6 +32,7 @@ from ..storage.staging import (
 )
 from .cluster import check_scheduler_option, cluster_backend
 from .coordinator import Coordinator
+from .header_merge import HeaderMerge
 from .ibm_raw import IBM_RAW_DIR, join_parts
 from .options import (
     CHUNK_BYTES,
@@ -54,15 +52,10 @@ from .rev2 import (
 )
 from .stages import IMPORT_STAGES, ParallelProgress, ProgressCallback
 from .tasks import ImportTask, ImportWorkerResult, import_range
-from .workers import Backend, WorkerStatus, split_range
+from .workers import Backend, ThreadBackend, WorkerStatus, split_range
 
 __all__ = ["ImportConfig", "ImportResult", "ImportWorkerResult", "ParallelImportCoordinator"]
 
-#: Header blocks decoded ahead of the Parquet writer during the merge-headers stage. One:
-#: decoding (one compiled pass, ~4 ms a block) is far quicker than writing (~60 ms), and
-#: each block in flight holds ~25 MB; two let the peak grow with the file (131 -> 170 MiB
-#: from 300k to 1M traces, one: 115 -> 118 MiB) for no measurable speed.
-MERGE_LOOKAHEAD = 1
 #: Warnings a job result carries (the result block is small; metadata.json has them all).
 MAX_RESULT_WARNINGS = 20
 
@@ -215,12 +208,16 @@ class ParallelImportCoordinator(Coordinator):
         check_destination(self.destination, config.overwrite, self.source)
         self.staging = staging_path(self.destination)
         self._published = False
+        #: headers.parquet as the parallel stage began it (see pipeline.header_merge)
+        self._header_merge: HeaderMerge | None = None
 
     def abort(self) -> None:
         """Remove everything this job wrote (a no-op once the dataset is published).
 
         Best effort: never raises, so the error that stopped the job is the one reported.
         """
+        if self._header_merge is not None:
+            self._header_merge.discard()
         if not self._published:
             discard_paths(self.staging)
 
@@ -287,9 +284,15 @@ class ParallelImportCoordinator(Coordinator):
             )
             for i, (start, stop) in enumerate(ranges)
         ]
-        results = self._run_parallel(
-            reporter, "import", tasks, import_range, layout.n_traces, started
+        # the first worker's finished header segments go into headers.parquet meanwhile
+        merge = self._header_merge = HeaderMerge(
+            self.staging / HEADERS_FILE, layout.endian, self.custom_fields
         )
+        local = isinstance(self.backend, ThreadBackend)
+        with merge.following(self.staging, 0) if local else nullcontext():
+            results = self._run_parallel(
+                reporter, "import", tasks, import_range, layout.n_traces, started
+            )
         return results, layout.n_traces
 
     # -- stage 2 ---------------------------------------------------------------------
@@ -300,8 +303,8 @@ class ParallelImportCoordinator(Coordinator):
     ) -> Path:
         """Stream the header segments, in order, into ``headers.parquet``; report segments.
 
-        Decoding the next blocks (numpy, GIL released) overlaps writing the current one
-        (pyarrow, GIL released); at most :data:`MERGE_LOOKAHEAD` blocks are in memory.
+        Segments the parallel stage already appended (:mod:`~segycore.pipeline.header_merge`)
+        count as done at once; the stage writes the rest.
         """
         return self._merge_headers(worker_results, self._callbacks(progress_callback))
 
@@ -311,37 +314,16 @@ class ParallelImportCoordinator(Coordinator):
         path = self.staging / HEADERS_FILE
         ordered = header_segments(worker_results)
         started = self._begin(reporter, "merge_headers", len(ordered))
-
-        def blocks() -> Iterator[tuple[np.ndarray, int]]:
-            """Raw header blocks, each with the segments completed once it is written."""
-            for done, segment in enumerate(ordered, 1):
-                previous = None
-                for raw in iter_raw_headers(segment):
-                    if previous is not None:
-                        yield previous, done - 1
-                    previous = raw
-                if previous is not None:
-                    yield previous, done
-
-        pending: deque[tuple[Future[pa.Table], int]] = deque()
-        with (
-            ThreadPoolExecutor(MERGE_LOOKAHEAD, thread_name_prefix="segycore-headers") as pool,
-            pa.OSFile(str(path), "wb") as sink,  # closed even if the writer fails (disk full)
-            open_header_writer(sink, self.custom_fields) as writer,
-        ):
-
-            def write_oldest() -> None:
-                table, done = pending.popleft()
-                writer.write_table(table.result(), row_group_size=ROW_GROUP_SIZE)
-                reporter.advance(done)
-
-            for raw, done in blocks():
-                decode = pool.submit(headers_to_table, raw, self.layout.endian, self.custom_fields)
-                pending.append((decode, done))
-                if len(pending) > MERGE_LOOKAHEAD:
-                    write_oldest()
-            while pending:
-                write_oldest()
+        merge = self._header_merge
+        if merge is None or merge.written != ordered[: len(merge.written)]:
+            if merge is not None:  # results of another run: start the file afresh
+                merge.discard()
+            merge = self._header_merge = HeaderMerge(path, self.layout.endian, self.custom_fields)
+        if merge.written:
+            reporter.advance(len(merge.written))
+        merge.write(ordered[len(merge.written) :], reporter.advance)
+        merge.close()
+        self._header_merge = None
         self._finish(reporter, "merge_headers", started)
         return path
 

@@ -42,6 +42,7 @@ __all__ = [
     "convert_samples",
     "export_range",
     "import_range",
+    "segment_path",
 ]
 
 
@@ -94,6 +95,12 @@ class ImportWorkerResult:
     seconds: float
 
 
+def segment_path(folder: Path, worker: int, number: int) -> Path:
+    """Header segment ``number`` of task ``worker``: names sort in trace order. A writer
+    closes a segment before it creates the next one (what a reader may rely on)."""
+    return folder / f"headers-{worker:04d}-{number:06d}.bin"
+
+
 class _SegmentWriter:
     """A worker's raw trace headers, in files of :data:`ROW_GROUP_SIZE` headers each.
 
@@ -119,7 +126,7 @@ class _SegmentWriter:
 
     def _rotate(self) -> None:
         self.close()
-        path = self._folder / f"headers-{self._worker:04d}-{len(self.paths):06d}.bin"
+        path = segment_path(self._folder, self._worker, len(self.paths))
         self._file = open(path, "wb")  # noqa: SIM115 (closed in close())
         self.paths.append(path)
         self._room = ROW_GROUP_SIZE
