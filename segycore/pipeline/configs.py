@@ -6,10 +6,11 @@ the front end's process - a CLI command, a GUI's event-loop thread, a script - a
 reaches the supervisor as plain data (:func:`segycore.pipeline.options.config_to_data`),
 where it is rebuilt, and so checked again, before its coordinator runs.
 
-This module and everything it imports load without numpy, pyarrow, dask or Qt, so
-building a config costs a small job's front end nothing. The checks that need a file
-(the source's layout, a dataset's columns, free space) are the coordinators' job, in
-:mod:`segycore.pipeline.importer`, :mod:`~segycore.pipeline.exporter` and
+This module and everything it imports load without numpy, pyarrow, dask or Qt (the
+standard library and segycore's vocabulary only): a small job's front end must not pay
+for what only its supervisor uses (``tests/pipeline/test_configs.py``). The checks that
+need a file (the source's layout, a dataset's columns, free space) are the coordinators'
+job, in :mod:`segycore.pipeline.importer`, :mod:`~segycore.pipeline.exporter` and
 :mod:`~segycore.pipeline.indexer`, which re-export these classes under their old names.
 """
 
