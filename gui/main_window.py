@@ -20,10 +20,8 @@ from PyQt6.QtGui import QAction, QCloseEvent, QKeySequence
 from PyQt6.QtWidgets import QFileDialog, QMainWindow, QWidget
 
 from segycore.dataset.dataset import Dataset, open_dataset
-from segycore.pipeline.exporter import ExportConfig
-from segycore.pipeline.importer import ImportConfig
-from segycore.pipeline.indexer import INDEX_STAGES, IndexConfig
-from segycore.pipeline.stages import EXPORT_STAGES, IMPORT_STAGES, Stage
+from segycore.pipeline.configs import ExportConfig, ImportConfig, IndexConfig
+from segycore.pipeline.stages import EXPORT_STAGES, IMPORT_STAGES, INDEX_STAGES, Stage
 from segycore.runtime.jobs import Job, start_export, start_import, start_index
 
 from .background import call_later, run_in_background
@@ -243,7 +241,7 @@ class MainWindow(QMainWindow):
     def start_import(self, source: Path | str, destination: Path | str, **options: Any) -> None:
         """Import ``source`` into the dataset folder ``destination``; returns at once.
 
-        ``options`` are :class:`~segycore.pipeline.importer.ImportConfig` fields (``workers``,
+        ``options`` are :class:`~segycore.pipeline.configs.ImportConfig` fields (``workers``,
         ``ensemble_keys``, ``endian``, ``overwrite``, ...). The end is reported by
         :attr:`jobFinished`; a done import opens in the viewer.
         """
@@ -256,7 +254,7 @@ class MainWindow(QMainWindow):
     def start_export(self, dataset: Path | str, destination: Path | str, **options: Any) -> None:
         """Export the dataset folder ``dataset`` to the SEG-Y file ``destination``.
 
-        ``options`` are :class:`~segycore.pipeline.exporter.ExportConfig` fields (``workers``,
+        ``options`` are :class:`~segycore.pipeline.configs.ExportConfig` fields (``workers``,
         ``format_code``, ``endian``, ``overwrite``, ...); returns at once.
         """
 

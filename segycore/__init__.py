@@ -25,10 +25,11 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from .dataset.dataset import Dataset, open_dataset
     from .format.layout import SegyLayout, read_layout
     from .format.spec import SAMPLE_FORMATS, TRACE_FIELDS, resolve_trace_field
-    from .pipeline.exporter import ExportConfig, ExportResult, ParallelExportCoordinator
-    from .pipeline.importer import ImportConfig, ImportResult, ParallelImportCoordinator
-    from .pipeline.indexer import INDEX_STAGES, IndexConfig, IndexCoordinator, IndexResult
-    from .pipeline.stages import EXPORT_STAGES, IMPORT_STAGES, ParallelProgress
+    from .pipeline.configs import ExportConfig, ImportConfig, IndexConfig
+    from .pipeline.exporter import ExportResult, ParallelExportCoordinator
+    from .pipeline.importer import ImportResult, ParallelImportCoordinator
+    from .pipeline.indexer import IndexCoordinator, IndexResult
+    from .pipeline.stages import EXPORT_STAGES, IMPORT_STAGES, INDEX_STAGES, ParallelProgress
     from .runtime.jobs import Job, start_export, start_import, start_index, start_job
 
 __version__ = "0.1.0"
@@ -42,14 +43,14 @@ _LAZY: dict[str, str] = {
     "SAMPLE_FORMATS": ".format.spec",
     "TRACE_FIELDS": ".format.spec",
     "resolve_trace_field": ".format.spec",
-    "ExportConfig": ".pipeline.exporter",
+    "ExportConfig": ".pipeline.configs",
     "ExportResult": ".pipeline.exporter",
     "ParallelExportCoordinator": ".pipeline.exporter",
-    "ImportConfig": ".pipeline.importer",
+    "ImportConfig": ".pipeline.configs",
     "ImportResult": ".pipeline.importer",
     "ParallelImportCoordinator": ".pipeline.importer",
-    "INDEX_STAGES": ".pipeline.indexer",
-    "IndexConfig": ".pipeline.indexer",
+    "INDEX_STAGES": ".pipeline.stages",
+    "IndexConfig": ".pipeline.configs",
     "IndexCoordinator": ".pipeline.indexer",
     "IndexResult": ".pipeline.indexer",
     "EXPORT_STAGES": ".pipeline.stages",

@@ -125,7 +125,7 @@ def _print_summary(result: dict[str, Any]) -> None:
 
 # -- commands -------------------------------------------------------------------------
 def cmd_import(args: argparse.Namespace) -> int:
-    from .pipeline.importer import ImportConfig
+    from .pipeline.configs import ImportConfig
     from .runtime.jobs import start_import
 
     config = ImportConfig(
@@ -153,7 +153,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .pipeline.exporter import ExportConfig
+    from .pipeline.configs import ExportConfig
     from .runtime.jobs import start_export
 
     textual = Path(args.textual_header).read_text() if args.textual_header else None
@@ -213,7 +213,7 @@ def _add_geometry_options(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from .pipeline.indexer import IndexConfig
+    from .pipeline.configs import IndexConfig
     from .runtime.jobs import start_index
 
     config = IndexConfig(
@@ -253,8 +253,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from .format.synthetic import write_survey
-    from .pipeline.exporter import ExportConfig
-    from .pipeline.importer import ImportConfig
+    from .pipeline.configs import ExportConfig, ImportConfig
     from .runtime.jobs import start_export, start_import
 
     folder = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="segycore-demo-"))

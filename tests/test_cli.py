@@ -107,3 +107,36 @@ def test_argparse_usage_mistakes_exit_2(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "must be at least 1" in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+#: Run by a fresh interpreter: import, index and export ``argv[1]`` with the command
+#: line's ``main``, then name the heavy packages the front end itself loaded.
+_LIGHT_FRONT_END = """
+import sys
+from segycore.cli import main
+src, tmp = sys.argv[1], sys.argv[2]
+codes = [
+    main(["import", src, tmp + "/ds", "--workers", "2", "--quiet"]),
+    main(["index", tmp + "/ds", "--ensemble-key", "cdp", "--quiet"]),
+    main(["export", tmp + "/ds", tmp + "/out.sgy", "--quiet"]),
+]
+heavy = ("numpy", "pyarrow", "segycore.pipeline.importer", "segycore.pipeline.exporter",
+         "segycore.pipeline.indexer")
+print(codes, sorted(m for m in heavy if m in sys.modules))
+"""
+
+
+def test_the_front_end_of_a_job_loads_no_numpy_pyarrow_or_coordinator(tmp_path: Path) -> None:
+    """The supervisor does the work; the command that starts it stays light (issue 14)."""
+    source = segy_data("small.sgy")
+    done = subprocess.run(
+        [sys.executable, "-c", _LIGHT_FRONT_END, str(source), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[0,", "0,", "0]", "[]"], done.stdout + done.stderr
+    assert (tmp_path / "out.sgy").read_bytes() == source.read_bytes()
+    assert (tmp_path / "ds" / "index" / "cdp.parquet").is_file()
+    assert_no_staging(tmp_path)

@@ -30,6 +30,7 @@ from ..format.layout import SegyLayout, decode_textual_header
 from ..format.spec import resolve_trace_field
 from ..storage.staging import publish, remove_path, staging_path
 from . import ensembles
+from .files import HEADERS_FILE, INDEX_DIR, METADATA_FILE, TRACES_FILE
 from .geometry import GEOMETRY_DIR, Geometry, geometry_info, read_geometry
 from .headers import PARQUET_OPTIONS, ROW_GROUP_SIZE, custom_fields_of
 from .indexing import rebuild_in_place
@@ -47,10 +48,6 @@ __all__ = [
 
 DATASET_VERSION = 1
 _UNREAD = object()
-TRACES_FILE = "traces.npy"
-HEADERS_FILE = "headers.parquet"
-INDEX_DIR = "index"
-METADATA_FILE = "metadata.json"
 
 
 def _b64(data: bytes) -> str:

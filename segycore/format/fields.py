@@ -6,6 +6,9 @@ assign to them (or as floats). A custom field names such a slot: ``iline:17:int3
 segyio; ``TYPE`` is one of :data:`FIELD_TYPES` (integers two's complement or unsigned,
 ``float32`` IEEE, ``ibm32`` IBM float), read in the file's byte order. The field must
 lie inside the 240-byte trace header; it may overlap standard fields.
+
+Parsing and resolving names need no numpy (a config checks its fields when it is built,
+in the front end's process); numpy is imported on first use of a column's values.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..errors import SegyError
-from .reference import float32_to_ibm_reference, ibm_to_float32_reference
 from .spec import TRACE_HEADER_SIZE, resolve_trace_field
+
+if TYPE_CHECKING:  # numpy loads on first use of a column's values, not with the parser
+    import numpy as np
 
 __all__ = [
     "FIELD_TYPES",
@@ -59,6 +63,8 @@ class CustomField:
     @property
     def dtype(self) -> np.dtype:
         """The column's dtype (float32 for ``ibm32``)."""
+        import numpy as np
+
         return np.dtype(FIELD_TYPES[self.type][0])
 
     @property
@@ -66,11 +72,17 @@ class CustomField:
         return f"{self.name}:{self.byte}:{self.type}"
 
     def _wire(self, endian: str) -> np.dtype:
+        import numpy as np
+
         code = "u4" if self.type == "ibm32" else FIELD_TYPES[self.type][0]
         return np.dtype(code).newbyteorder(">" if endian == "big" else "<")
 
     def decode(self, raw: np.ndarray, endian: str) -> np.ndarray:
         """The field of every header in ``raw`` ((n, 240) uint8) as its column dtype."""
+        import numpy as np
+
+        from .reference import ibm_to_float32_reference
+
         start = self.byte - 1
         data = np.ascontiguousarray(raw[:, start : start + self.width])
         values = data.reshape(-1).view(self._wire(endian))
@@ -80,6 +92,10 @@ class CustomField:
 
     def encode(self, values: np.ndarray, endian: str) -> np.ndarray:
         """``values`` as the field's bytes, shape (n, width) uint8."""
+        import numpy as np
+
+        from .reference import float32_to_ibm_reference
+
         values = np.asarray(values)
         if self.type == "ibm32":
             words, bad = float32_to_ibm_reference(values.astype(np.float32))
@@ -92,6 +108,8 @@ class CustomField:
 
     def check_values(self, values: np.ndarray) -> None:
         """Raise SegyError when ``values`` do not fit the field's type."""
+        import numpy as np
+
         if self.dtype.kind in "iu" and values.size:
             if values.dtype.kind == "f" and not np.all(np.equal(np.mod(values, 1), 0)):
                 raise SegyError(f"new {self.name} values are not integers ({self.type})")

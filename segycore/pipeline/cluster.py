@@ -31,11 +31,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib.util
 import math
 import mmap
 import os
-import re
 import secrets
 import socket
 import threading
@@ -48,6 +46,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import JobCancelled, SegycoreError
 from ..format.spec import sample_format
+from .scheduler_option import (
+    MISSING_EXTRA,
+    ClusterError,
+    check_scheduler_address,
+    check_scheduler_option,
+)
 from .tasks import ExportTask, ImportTask
 from .workers import ProgressSink, RateLimiter, WorkerStatus
 
@@ -76,7 +80,6 @@ __all__ = [
     "plan_ranges",
 ]
 
-MISSING_EXTRA = "--scheduler needs the dask extra: pip install segycore[dask]"
 #: Bytes of output per task: large enough that scheduling costs nothing, small enough
 #: that a re-run after a worker died repeats little and the tasks balance.
 DEFAULT_TASK_BYTES = 256 * 2**20
@@ -99,8 +102,6 @@ PROBE_BYTES = 64 * 1024
 #: Re-runs of a task that raised an unexpected error (an OSError on a flaky mount, ...).
 #: Errors segycore itself raises (bad input, cancel) are never retried.
 TASK_RETRIES = 2
-#: ``scheme://location`` (tcp, tls, ws, wss, ucx, inproc) or ``host:port``.
-_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ws|wss|ucx|inproc)://\S+|[^\s/:]+:\d+)$")
 
 
 def configured_task_bytes() -> int:
@@ -117,10 +118,6 @@ def configured_task_bytes() -> int:
     return max(1, int(megabytes * 2**20))
 
 
-class ClusterError(SegycoreError):
-    """The cluster cannot run the job: unreachable scheduler, missing path, dead worker."""
-
-
 def distributed_module() -> ModuleType:
     """``distributed``, or a :class:`ClusterError` saying how to install it."""
     try:
@@ -128,15 +125,6 @@ def distributed_module() -> ModuleType:
     except ImportError:
         raise ClusterError(MISSING_EXTRA) from None
     return distributed
-
-
-def check_scheduler_address(address: object) -> str:
-    """Refuse what cannot be a scheduler address (``tcp://host:port``, ``host:port``)."""
-    if not isinstance(address, str) or not _ADDRESS.match(address.strip()):
-        raise ClusterError(
-            f"not a dask scheduler address: {address!r} (expected e.g. tcp://host:8786)"
-        )
-    return address.strip()
 
 
 def connect(address: str, timeout: float | None = None) -> Client:
@@ -812,19 +800,3 @@ class ClusterBackend:
 def cluster_backend(scheduler: str | None, rate_limit: float | None) -> ClusterBackend | None:
     """The backend a config's ``scheduler=`` asks for (``None``: the default threads)."""
     return None if scheduler is None else ClusterBackend(scheduler, rate_limit)
-
-
-def check_scheduler_option(scheduler: str | None) -> None:
-    """Refuse a scheduler address that cannot be one, or one without the dask extra.
-
-    Cheap (no import of distributed): a GUI builds configs in its event-loop thread.
-    """
-    if scheduler is None:
-        return
-    check_scheduler_address(scheduler)
-    try:
-        found = importlib.util.find_spec("distributed") is not None
-    except (ImportError, ValueError):
-        found = False
-    if not found:
-        raise ClusterError(MISSING_EXTRA)

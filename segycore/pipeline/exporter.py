@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,18 +30,10 @@ from ..storage.staging import (
     remove_path,
     staging_path,
 )
-from .cluster import check_scheduler_option, cluster_backend
+from .cluster import cluster_backend
+from .configs import ExportConfig
 from .coordinator import Coordinator
 from .ibm_raw import IBM_RAW_DIR, IbmRawRestorer
-from .options import (
-    CHUNK_BYTES,
-    check_flag,
-    check_job_options,
-    check_merge_method,
-    check_path,
-    check_sample_format,
-    default_workers,
-)
 from .reporting import StageReporter
 from .rev2 import (
     EXTRA_HEADERS_FILE,
@@ -52,7 +44,6 @@ from .rev2 import (
 )
 from .selection import (
     check_plannable,
-    check_selection,
     export_planned,
     plan_export,
     reordered_binary_header,
@@ -68,80 +59,6 @@ __all__ = [
     "convert_samples",
     "export_binary_header",
 ]
-
-
-@dataclass(frozen=True)
-class ExportConfig:
-    """What to export and how.
-
-    Parameters
-    ----------
-    dataset
-        The dataset folder to export.
-    destination
-        The SEG-Y file to create.
-    workers
-        Worker threads; default the CPU count.
-    format_code
-        Output sample format; default the source file's.
-    endian
-        Output byte order; default the source file's.
-    textual_header
-        Text replacing the textual header (40 lines of 80 characters, in the source's
-        encoding); default the source's bytes.
-    overwrite
-        Replace an existing destination (only once the new file is complete).
-    segments
-        Write each worker's traces to a segment file of its own, then merge the
-        segments into the output (the original scheme: twice the disk space and every
-        byte written twice). By default workers write straight into their slice of the
-        pre-sized output file and the merge stage only writes the file headers.
-    merge_method
-        How segments are merged (see :func:`segycore.storage.merge.available_methods`).
-    chunk_bytes
-        Bytes a worker encodes, and the merge copies, at a time.
-    rate_limit
-        Cap on the job's I/O in MB/s, to keep a shared workstation responsive.
-    sort
-        Write the traces stably sorted by these header fields (``"cdp,offset"`` or a
-        list; custom fields too); see :mod:`segycore.pipeline.selection`.
-    select
-        Write only traces with every ``KEY=LO:HI`` (inclusive) true.
-    scheduler
-        ``tcp://host:port`` of a dask.distributed scheduler: run the parallel stage on
-        its cluster (:mod:`segycore.pipeline.cluster`); default the worker threads.
-    """
-
-    dataset: Path | str
-    destination: Path | str
-    workers: int = field(default_factory=default_workers)
-    format_code: int | None = None
-    endian: Endian | None = None
-    textual_header: str | None = None
-    overwrite: bool = False
-    segments: bool = False
-    merge_method: str = "auto"
-    chunk_bytes: int = CHUNK_BYTES
-    rate_limit: float | None = None
-    sort: str | Sequence[str | int] = ()
-    select: Sequence[str] = ()
-    scheduler: str | None = None
-
-    def __post_init__(self) -> None:
-        check_path(self.dataset, "dataset")
-        check_path(self.destination, "destination")
-        check_job_options(self.workers, self.endian, self.chunk_bytes, self.rate_limit)
-        check_selection(self.sort, self.select)
-        check_scheduler_option(self.scheduler)
-        if self.scheduler and self.segments:
-            raise SegyError("segments are not used on a cluster: each task writes its slice")
-        if self.format_code is not None:
-            check_sample_format(self.format_code)
-        if self.textual_header is not None and not isinstance(self.textual_header, str):
-            raise SegyError(f"textual header must be text, got {type(self.textual_header)}")
-        check_flag(self.overwrite, "overwrite")
-        check_flag(self.segments, "segments")
-        check_merge_method(self.merge_method)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,8 @@ import numpy as np
 from ..dataset.dataset import HEADERS_FILE, INDEX_DIR, TRACES_FILE, layout_metadata, write_metadata
 from ..dataset.header_blocks import FINGERPRINT_KEY, headers_fingerprint
 from ..dataset.indexing import build_indexes
-from ..errors import SegyError
 from ..format.fields import parse_header_fields, resolve_columns
-from ..format.layout import Endian, SegyLayout, read_layout
+from ..format.layout import SegyLayout, read_layout
 from ..format.spec import TRACE_HEADER_SIZE
 from ..storage.prealloc import preallocate
 from ..storage.staging import (
@@ -30,18 +29,11 @@ from ..storage.staging import (
     publish,
     staging_path,
 )
-from .cluster import check_scheduler_option, cluster_backend
+from .cluster import cluster_backend
+from .configs import ImportConfig
 from .coordinator import Coordinator
 from .header_merge import HeaderMerge
 from .ibm_raw import IBM_RAW_DIR, join_parts
-from .options import (
-    CHUNK_BYTES,
-    check_flag,
-    check_job_options,
-    check_path,
-    check_reading_options,
-    default_workers,
-)
 from .reporting import StageReporter
 from .rev2 import (
     EXTRA_HEADERS_FILE,
@@ -58,82 +50,6 @@ __all__ = ["ImportConfig", "ImportResult", "ImportWorkerResult", "ParallelImport
 
 #: Warnings a job result carries (the result block is small; metadata.json has them all).
 MAX_RESULT_WARNINGS = 20
-
-
-@dataclass(frozen=True)
-class ImportConfig:
-    """What to import and how.
-
-    Parameters
-    ----------
-    source
-        The SEG-Y file (opened read-only, never modified).
-    destination
-        The dataset folder to create.
-    workers
-        Worker threads; default the CPU count (at most
-        :data:`~segycore.pipeline.options.MAX_WORKERS`).
-    ensemble_keys
-        Header fields to index ensembles on (any accepted field name or byte position).
-    endian
-        ``"big"`` or ``"little"`` to override byte-order detection.
-    overwrite
-        Replace an existing destination (only once the new dataset is complete).
-    chunk_bytes
-        Bytes of trace records a worker converts at a time (bounds its memory).
-    rate_limit
-        Cap on the job's I/O in MB/s, to keep a shared workstation responsive.
-    header_fields
-        Custom trace-header fields ``NAME:BYTE:TYPE`` decoded as extra columns
-        (:mod:`segycore.format.fields`); usable as ensemble and geometry keys.
-    geometry_keys
-        The (inline, crossline, offset) fields the survey grid is detected from (names
-        or byte positions, as segyio's ``iline=``/``xline=``); None: no geometry.
-    salvage
-        Import every complete trace of a damaged file (truncated, trailing bytes, a last
-        trace cut short); what was dropped goes to ``metadata.json`` under ``"salvage"``.
-    format_code, samples, textual_encoding
-        Overrides of the stated sample format, samples per trace and textual header
-        encoding; recorded as read and as used. Export writes the source's own headers.
-    ibm_exact
-        For IBM files, keep the raw sample bytes of the traces re-encoding would change
-        (``ibm_raw/``), so export gives the source back byte for byte.
-    scheduler
-        ``tcp://host:port`` of a dask.distributed scheduler: run the parallel stage on
-        its cluster (:mod:`segycore.pipeline.cluster`); default the worker threads.
-    """
-
-    source: Path | str
-    destination: Path | str
-    workers: int = field(default_factory=default_workers)
-    ensemble_keys: Sequence[str | int] = ("field_record",)
-    endian: Endian | None = None
-    overwrite: bool = False
-    chunk_bytes: int = CHUNK_BYTES
-    rate_limit: float | None = None
-    header_fields: Sequence[str] = ()
-    geometry_keys: Sequence[str | int] | None = ("inline", "crossline", "offset")
-    salvage: bool = False
-    format_code: int | None = None
-    samples: int | None = None
-    textual_encoding: str | None = None
-    ibm_exact: bool = True
-    scheduler: str | None = None
-
-    def __post_init__(self) -> None:
-        check_path(self.source, "source")
-        check_path(self.destination, "destination")
-        check_job_options(self.workers, self.endian, self.chunk_bytes, self.rate_limit)
-        check_scheduler_option(self.scheduler)
-        custom = parse_header_fields(self.header_fields)
-        resolve_columns(self.ensemble_keys, custom, "ensemble keys")
-        geometry = self.geometry_keys
-        if geometry is not None and len(resolve_columns(geometry, custom, "geometry keys")) != 3:
-            raise SegyError("geometry keys are three fields: inline, crossline, offset")
-        check_flag(self.overwrite, "overwrite")
-        check_reading_options(
-            self.salvage, self.format_code, self.samples, self.textual_encoding, self.ibm_exact
-        )
 
 
 def header_segments(worker_results: Sequence[ImportWorkerResult]) -> list[Path]:

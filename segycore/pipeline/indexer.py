@@ -9,7 +9,7 @@ that order. A failed or cancelled job leaves the dataset exactly as it was.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,54 +17,12 @@ from ..dataset.dataset import INDEX_DIR, Dataset
 from ..dataset.indexing import rebuild_in_place
 from ..errors import SegyError
 from ..storage.staging import discard_paths, staging_path
+from .configs import IndexConfig
 from .coordinator import Coordinator
 from .reporting import StageReporter
-from .stages import ProgressCallback, Stage
+from .stages import INDEX_STAGES, ProgressCallback
 
 __all__ = ["INDEX_STAGES", "IndexConfig", "IndexCoordinator", "IndexResult", "geometry_keys"]
-
-INDEX_STAGES: tuple[Stage, ...] = (
-    Stage("build_index", "Build ensemble index", "Building ensemble index...", "traces", True),
-)
-
-
-@dataclass(frozen=True)
-class IndexConfig:
-    """Which indexes of a dataset to add or rebuild.
-
-    Parameters
-    ----------
-    dataset
-        The dataset folder (changed in place, atomically).
-    ensemble_keys
-        Keys to index (names, segyio names, byte positions or custom field names);
-        existing indexes of other keys are kept.
-    geometry_keys
-        The (inline, crossline, offset) fields to detect the survey grid from (byte
-        positions work, as segyio's ``iline=``/``xline=``); None: leave the geometry.
-    workers
-        Worker slots of the job (the build itself is one thread).
-    """
-
-    dataset: Path | str
-    ensemble_keys: Sequence[str | int] = ()
-    geometry_keys: Sequence[str | int] | None = ("inline", "crossline", "offset")
-    workers: int = field(default=1)
-
-    def __post_init__(self) -> None:
-        if isinstance(self.ensemble_keys, str | int):
-            raise SegyError("ensemble_keys is a list of field names")
-        if not self.ensemble_keys and self.geometry_keys is None:
-            raise SegyError("nothing to index: give an ensemble key or geometry keys")
-        if self.geometry_keys is not None and len(self.geometry_keys) != 3:
-            raise SegyError("geometry_keys are three fields: inline, crossline, offset")
-
-    @property
-    def destination(self) -> Path:
-        """What the job replaces: the dataset's ``index`` folder. Its staging folders are
-        ``.index.segycore-tmp-<pid>-*`` beside it, which is where the job API looks for a
-        dead supervisor's leftovers."""
-        return Path(self.dataset) / INDEX_DIR
 
 
 def geometry_keys(dataset: Dataset, fields: Sequence[str | int]) -> dict[str, str]:

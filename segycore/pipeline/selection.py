@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -40,6 +39,7 @@ from ..format.layout import Endian, binary_header_dtype
 from ..format.spec import TRACE_HEADER_SIZE, sample_format
 from ..storage.fileio import open_for_reading, open_for_writing, pread_exact, pwrite_all
 from .ibm_raw import IbmRawRestorer
+from .selection_syntax import Selection, check_selection, parse_select, parse_sort
 from .tasks import ExportTask, _cannot_hold, _damaged, chunk_traces, convert_samples
 from .workers import TaskContext
 
@@ -66,41 +66,6 @@ SORTING_CODES = {
     "energy_source_point": 5,
     "offset": 7,
 }
-_SELECT = re.compile(r"^\s*([^=\s]+)\s*=\s*(-?[\d.eE+]+)\s*:\s*(-?[\d.eE+]+)\s*$")
-
-
-@dataclass(frozen=True)
-class Selection:
-    """A parsed ``--select KEY=LO:HI`` (inclusive bounds)."""
-
-    key: str
-    lo: float
-    hi: float
-
-
-def parse_select(text: str) -> Selection:
-    """Parse ``KEY=LO:HI``; one clear SegyError for anything else (``LO`` must be <= ``HI``)."""
-    match = _SELECT.match(str(text))
-    usage = "give KEY=LO:HI with numbers, e.g. cdp=100:200"
-    if not match:
-        raise SegyError(f"malformed selection {text!r}: {usage}")
-    key, lo_text, hi_text = match.groups()
-    try:
-        lo, hi = float(lo_text), float(hi_text)
-    except ValueError:
-        raise SegyError(f"malformed selection {text!r}: {usage}") from None
-    if lo > hi:
-        raise SegyError(f"selection {text!r}: LO ({lo_text}) is above HI ({hi_text})")
-    return Selection(key, lo, hi)
-
-
-def parse_sort(text: str | Sequence[str | int]) -> tuple[str | int, ...]:
-    """``"cdp,offset"`` (or a sequence) as a tuple of keys; empty names are an error."""
-    keys = text.split(",") if isinstance(text, str) else list(text)
-    keys = [k.strip() if isinstance(k, str) else k for k in keys]
-    if not keys or any(k == "" for k in keys):
-        raise SegyError(f"malformed sort keys {text!r}: give KEY[,KEY...], e.g. cdp,offset")
-    return tuple(keys)
 
 
 def plan_order(
@@ -267,16 +232,6 @@ class ExportPlan:
             )
             for task in tasks
         ]
-
-
-def check_selection(sort: object, select: object) -> None:
-    """Refuse malformed ``sort``/``select`` options (syntax only: keys need the dataset)."""
-    if sort:
-        parse_sort(sort)  # type: ignore[arg-type]
-    if isinstance(select, str):
-        raise SegyError("select is a list of KEY=LO:HI selections")
-    for item in select or ():  # type: ignore[union-attr]
-        parse_select(item)
 
 
 def check_plannable(name: str, trace_samples: object, extra: int) -> None:

@@ -1,4 +1,4 @@
-"""The stages of import and export, as every front end shows them, and progress plumbing."""
+"""The stages of import, export and index, as every front end shows them, and progress plumbing."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 __all__ = [
     "EXPORT_STAGES",
     "IMPORT_STAGES",
+    "INDEX_STAGES",
     "ParallelProgress",
     "ProgressCallback",
     "Stage",
@@ -44,6 +45,9 @@ EXPORT_STAGES: tuple[Stage, ...] = (
     Stage("export", "Parallel export", "Exporting traces...", "traces", True, True),
     Stage("merge", "Merge segments", "Merging segment files...", "bytes", True),
     Stage("cleanup", "Cleanup", "Cleaning up temporary files...", "files", False),
+)
+INDEX_STAGES: tuple[Stage, ...] = (
+    Stage("build_index", "Build ensemble index", "Building ensemble index...", "traces", True),
 )
 
 

@@ -31,12 +31,10 @@ from ..pipeline.options import config_to_data
 from ..pipeline.stages import Stage
 from ..storage.staging import STAGING_MARKER, discard_paths
 from .progress import MAX_WORKERS, ProgressBlock, Snapshot, StageSpec, remove_stale_blocks
-from .registry import job_kind
+from .registry import job_stages
 
-if TYPE_CHECKING:  # the coordinators load with their job kind, not with the job API
-    from ..pipeline.exporter import ExportConfig
-    from ..pipeline.importer import ImportConfig
-    from ..pipeline.indexer import IndexConfig
+if TYPE_CHECKING:  # annotations only: the configs are built by the caller
+    from ..pipeline.configs import ExportConfig, ImportConfig, IndexConfig
 
 __all__ = ["FINAL_STATES", "Job", "start_export", "start_import", "start_index", "start_job"]
 
@@ -82,8 +80,8 @@ class Job:
     def __init__(self, kind: str, config: Any) -> None:
         self.kind = kind
         self.config = config
-        job = job_kind(kind)
-        self.stages: tuple[Stage, ...] = job.stages
+        # the stages only: the kind's coordinator loads in the supervisor, never here
+        self.stages: tuple[Stage, ...] = job_stages(kind)
         request = {"kind": kind, "config": config_to_data(config), "parent_pid": os.getpid()}
         remove_stale_blocks()
         self._block = ProgressBlock.create(kind, _stage_specs(self.stages), _worker_slots(config))
@@ -267,6 +265,6 @@ def start_export(config: ExportConfig) -> Job:
 
 
 def start_index(config: IndexConfig) -> Job:
-    """Start an index job (:class:`~segycore.pipeline.indexer.IndexConfig`) in a new
+    """Start an index job (:class:`~segycore.pipeline.configs.IndexConfig`) in a new
     supervisor process and return its :class:`Job`."""
     return Job("index", config)

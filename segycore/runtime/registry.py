@@ -18,22 +18,24 @@ Adding a job kind is one entry, e.g. an index-only job::
 
 (``INDEX_STAGES = (Stage("build_index", "Build ensemble index", ...),)``; the kind's
 name must be in :data:`segycore.runtime.progress.KINDS`, which already holds
-``"index"``). Put a loader for it in :data:`_BUILTIN` so both the front end and the
-supervisor process see it (loaded on first use); ``start_job("index", config)`` then
-runs it.
+``"index"``). Put it in :data:`_BUILTIN` so both the front end and the supervisor
+process see it; ``start_job("index", config)`` then runs it. A front end only asks for
+a kind's stages (:func:`job_stages`), so only the supervisor imports its coordinator.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import SegycoreError
-from ..pipeline.stages import Stage
+from ..pipeline.configs import ExportConfig, ImportConfig, IndexConfig
+from ..pipeline.stages import EXPORT_STAGES, IMPORT_STAGES, INDEX_STAGES, Stage
 from .progress import KINDS, MAX_STAGES
 
-__all__ = ["JobKind", "job_kind", "job_kinds", "register"]
+__all__ = ["JobKind", "job_kind", "job_kinds", "job_stages", "register"]
 
 
 @dataclass(frozen=True)
@@ -64,55 +66,73 @@ def register(kind: JobKind) -> None:
 
 
 def job_kinds() -> dict[str, JobKind]:
-    """Every registered job kind by name."""
+    """Every registered job kind by name (loads every built-in kind's coordinator)."""
     for name in _BUILTIN:
         _load_builtin(name)
     return dict(_KINDS)
 
 
 def job_kind(name: str) -> JobKind:
-    """The job kind called ``name``; refuse an unknown one."""
+    """The job kind called ``name``, its coordinator loaded; refuse an unknown one."""
     _load_builtin(name)
     try:
         return _KINDS[name]
     except KeyError:
-        raise SegycoreError(
-            f"unknown job kind {name!r} (known: {', '.join(sorted(job_kinds()))})"
-        ) from None
+        raise _unknown(name) from None
 
 
-def _import_kind() -> JobKind:
-    from ..pipeline.importer import ImportConfig, ParallelImportCoordinator
-    from ..pipeline.stages import IMPORT_STAGES
+def job_stages(name: str) -> tuple[Stage, ...]:
+    """The stages of the job kind ``name``, without loading its coordinator.
 
-    return JobKind("import", ImportConfig, ParallelImportCoordinator, IMPORT_STAGES)
-
-
-def _export_kind() -> JobKind:
-    from ..pipeline.exporter import ExportConfig, ParallelExportCoordinator
-    from ..pipeline.stages import EXPORT_STAGES
-
-    return JobKind("export", ExportConfig, ParallelExportCoordinator, EXPORT_STAGES)
-
-
-def _index_kind() -> JobKind:
-    from ..pipeline.indexer import INDEX_STAGES, IndexConfig, IndexCoordinator
-
-    return JobKind("index", IndexConfig, IndexCoordinator, INDEX_STAGES)
+    What a front end needs to show a job: the coordinator (numpy, pyarrow ...) loads in
+    the supervisor process only.
+    """
+    if name in _KINDS:
+        return _KINDS[name].stages
+    if name in _BUILTIN:
+        return _BUILTIN[name].stages
+    raise _unknown(name)
 
 
-#: segycore's own job kinds, each loaded on its first use: a job's front end and
-#: supervisor import only that job's coordinator (numpy, pyarrow and the rest).
-_BUILTIN: dict[str, Callable[[], JobKind]] = {
-    "import": _import_kind,
-    "export": _export_kind,
-    "index": _index_kind,
+def _unknown(name: str) -> SegycoreError:
+    known = ", ".join(sorted({*_KINDS, *_BUILTIN}))
+    return SegycoreError(f"unknown job kind {name!r} (known: {known})")
+
+
+@dataclass(frozen=True)
+class _Builtin:
+    """A built-in job kind before its coordinator is imported: the config class and the
+    stages (light), and where the coordinator class is (``module:name``)."""
+
+    config: type
+    stages: tuple[Stage, ...]
+    coordinator: str
+
+    def load(self, name: str) -> JobKind:
+        module, _, attribute = self.coordinator.partition(":")
+        coordinator = getattr(importlib.import_module(module), attribute)
+        return JobKind(name, self.config, coordinator, self.stages)
+
+
+#: segycore's own job kinds. A front end reads their stages and builds their configs
+#: without importing a coordinator; the supervisor imports only its job's coordinator
+#: (numpy, pyarrow and the rest) on first use of :func:`job_kind`.
+_BUILTIN: dict[str, _Builtin] = {
+    "import": _Builtin(
+        ImportConfig, IMPORT_STAGES, "segycore.pipeline.importer:ParallelImportCoordinator"
+    ),
+    "export": _Builtin(
+        ExportConfig, EXPORT_STAGES, "segycore.pipeline.exporter:ParallelExportCoordinator"
+    ),
+    "index": _Builtin(IndexConfig, INDEX_STAGES, "segycore.pipeline.indexer:IndexCoordinator"),
 }
 _loaded: set[str] = set()
 
 
 def _load_builtin(name: str) -> None:
-    """Register the built-in kind ``name`` (once; a no-op for any other name)."""
+    """Register the built-in kind ``name`` (once, unless a kind of that name was
+    registered already; a no-op for any other name)."""
     if name in _BUILTIN and name not in _loaded:
         _loaded.add(name)
-        register(_BUILTIN[name]())
+        if name not in _KINDS:
+            register(_BUILTIN[name].load(name))
