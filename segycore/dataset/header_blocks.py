@@ -87,18 +87,19 @@ def iter_header_blocks(
     if not groups or start >= stop:
         return
     columns = [RAW_HEADER_COLUMN] if raw_only else None
-    batches = headers.iter_batches(
-        batch_size=max(1, batch_rows), row_groups=groups, columns=columns, use_threads=False
-    )
-    for batch in batches:
-        lo, hi = max(row, start), min(row + batch.num_rows, stop)
-        if lo < hi:
-            part = batch.slice(lo - row, hi - lo)
-            if raw_only:
-                raw = raw_column_to_numpy(part.column(0))
-            else:
-                raw = table_to_headers(pa.Table.from_batches([part]), endian, source_endian)
-            yield lo, raw
-        row += batch.num_rows
-        if row >= stop:
-            break
+    for group in groups:  # one reader per row group: one over many grows with their count
+        batches = headers.iter_batches(
+            batch_size=max(1, batch_rows), row_groups=[group], columns=columns, use_threads=False
+        )
+        for batch in batches:
+            lo, hi = max(row, start), min(row + batch.num_rows, stop)
+            if lo < hi:
+                part = batch.slice(lo - row, hi - lo)
+                if raw_only:
+                    raw = raw_column_to_numpy(part.column(0))
+                else:
+                    raw = table_to_headers(pa.Table.from_batches([part]), endian, source_endian)
+                yield lo, raw
+            row += batch.num_rows
+            if row >= stop:
+                return
