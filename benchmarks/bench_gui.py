@@ -412,6 +412,7 @@ def child(args: argparse.Namespace) -> int:
     raw = beat.median_tick_cpu_ms()
     switches = [j["involuntary_switches"] for j in jobs.values()]
     result = {
+        "gui_pid": os.getpid(),  # the GUI thread's id too (offcpu_intervals.py --tid)
         "largest_ms": max(gaps),
         "p99_ms": float(np.percentile(gaps, 99)),
         "gaps_over_50": sum(g >= LIMIT_MS for g in gaps),

@@ -52,7 +52,7 @@ MDIO_VENV_PYTHON = Path("/tmp/mdio-venv/bin/python")
 #: MDIO's progress bars off (stderr only; they cost nothing measurable).
 MDIO_ENV = child_env({"TQDM_DISABLE": "1"})
 #: The roofline contender: every byte read and written once through user space.
-ROOFLINE = "read+write loop, 8 MiB chunks"
+ROOFLINE = "read+write loop, 1 MiB chunks"
 _STAGE_LINE = re.compile(r"^\s+(\w+)\s+([0-9.]+) s$")
 
 

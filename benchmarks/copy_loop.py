@@ -1,7 +1,7 @@
-"""Copy a file through user space in 8 MiB chunks: the roofline contender.
+"""Copy a file through user space in 1 MiB chunks: the roofline contender.
 
 What any importer that reads every byte and writes it back once costs on this machine,
-with no conversion at all: ``readinto`` a reused 8 MiB buffer, ``write`` it out. Beside
+with no conversion at all: ``readinto`` a reused 1 MiB buffer, ``write`` it out. Beside
 ``cp`` (which copies inside the kernel) it shows how close segycore's import and export
 come to copying the bytes at all. Usage: ``python copy_loop.py SOURCE DESTINATION``.
 """
@@ -12,7 +12,10 @@ import sys
 
 __all__ = ["CHUNK", "copy"]
 
-CHUNK = 8 * 1024 * 1024
+#: The fastest buffer measured here for W2 (3 rotating rounds, seconds): 256 KiB 1.83-2.13,
+#: 1 MiB 1.65-2.03, 2 MiB 2.20-4.56, 8 MiB 2.45-12.24 (8 MiB, the former size, leaves the
+#: 2 MiB per-core L2 cache and made the roofline look slower than it is).
+CHUNK = 1024 * 1024
 
 
 def copy(source: str, destination: str, chunk: int = CHUNK) -> int:

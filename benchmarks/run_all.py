@@ -10,7 +10,7 @@ Generates the workloads (IBM-float shot gathers of 1000 samples, 10k to 1M trace
 W1 in IEEE float) in a work folder outside the repository, runs every contender in
 alternation (``cp``, ``os.copy_file_range``, the single-process segyio script, MDIO
 where installed, segycore import/export through its command line with 1 and 2
-workers, and the roofline: a plain read+write loop in 8 MiB chunks), then the
+workers, and the roofline: a plain read+write loop in 1 MiB chunks), then the
 trace-count memory series (import and export of 100k / 1M / 4M traces of 100 samples:
 peak memory against trace count), the job API's start-up and progress intervals
 (``bench_progress.py``), the small-file target (``bench_small_file.py``) and, when it is
