@@ -67,6 +67,8 @@ from common import REPO, child_env, find_or_make_workload, survey_size  # noqa: 
 
 LIMIT_MS = 50.0
 BUSY_LIMIT_MS = 100.0
+#: the stall sampler looks at the GUI thread's stack once it is this late
+SAMPLE_AFTER_S = 0.030
 #: a stall is the machine's when a control sleeper was late for at least this share of it
 SHARED_FRACTION = 0.5
 WORK_DIR = HERE / "work"
@@ -174,6 +176,46 @@ def supervisor_nices(pid: int) -> list[int]:
     return sorted(nices)
 
 
+class StallSampler(threading.Thread):
+    """While the GUI thread has not ticked for :data:`SAMPLE_AFTER_S`, sample its Python
+    stack every 5 ms (``sys._current_frames``): what a stall was spent on, when it was
+    spent in Python (a slot, pyqtgraph's paint) rather than in Qt's own C++."""
+
+    def __init__(self, beat: StageHeartbeat) -> None:
+        super().__init__(name="bench-stall-sampler", daemon=True)
+        self.beat = beat
+        self.gui_ident = threading.main_thread().ident
+        self.samples: list[tuple[float, str]] = []
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.wait(0.005):
+            now = time.perf_counter()
+            if now - self.beat._last < SAMPLE_AFTER_S:
+                continue
+            frame = sys._current_frames().get(self.gui_ident)
+            if frame is not None:
+                self.samples.append((now, _stack_text(frame)))
+
+    def during(self, start: float, end: float) -> list[tuple[int, str]]:
+        """The distinct stacks sampled in ``[start, end]``, most often first."""
+        counts: dict[str, int] = defaultdict(int)
+        for at, stack in self.samples:
+            if start <= at <= end:
+                counts[stack] += 1
+        return sorted(((n, stack) for stack, n in counts.items()), reverse=True)[:3]
+
+
+def _stack_text(frame: Any, depth: int = 6) -> str:
+    """The innermost ``depth`` frames of a stack, innermost first."""
+    parts = []
+    while frame is not None and len(parts) < depth:
+        code = frame.f_code
+        parts.append(f"{Path(code.co_filename).name}:{frame.f_lineno} {code.co_name}")
+        frame = frame.f_back
+    return " < ".join(parts)
+
+
 class StageHeartbeat:
     """10 ms ticks in the GUI thread; each gap is filed under (job, stage) running then."""
 
@@ -201,6 +243,7 @@ class StageHeartbeat:
         self._mark = (0, 0.0, 0.0)  # JobRunner ticks, GUI CPU, heartbeat CPU at the last tick
         #: GUI thread CPU (s) between consecutive JobRunner ticks while stages ran, per tick
         self.tick_cpu: list[float] = []
+        self.sampler: StallSampler | None = None
 
     def start(self, job: str) -> None:
         self.job = job
@@ -244,6 +287,9 @@ class StageHeartbeat:
                     "from_s": self._last,  # perf_counter: the control sleepers' clock
                     "to_s": now,
                     "why": _explain(self._usage, usage),
+                    "python_stacks": (
+                        self.sampler.during(self._last, now) if self.sampler is not None else []
+                    ),
                 }
             )
         self._usage = usage
@@ -383,6 +429,8 @@ def child(args: argparse.Namespace) -> int:
     settle = time.monotonic() + 1.0  # the first expose and paint are start-up, not the job
     wait_for(lambda: time.monotonic() > settle, 5)
     beat = StageHeartbeat(window)
+    beat.sampler = StallSampler(beat)
+    beat.sampler.start()
     # the heartbeat's and the idle event loop's CPU per JobRunner tick, without a job
     tick_s = window.runner._timer.interval() / 1000
     beat.start("(idle)")
@@ -407,6 +455,8 @@ def child(args: argparse.Namespace) -> int:
             lambda: window.start_export(dataset, roundtrip, workers=args.workers),
         ),
     }
+    beat.sampler.halt.set()
+    beat.sampler.join()
     window.close()
     gaps = beat.all_gaps()
     raw = beat.median_tick_cpu_ms()
@@ -687,10 +737,16 @@ def report(results: dict[str, Any], figure: str | None) -> str:
 
 
 def _control_note(stall: dict[str, Any]) -> str:
-    if "control_ms" not in stall:
-        return ""
-    whose = "the machine's" if stall["shared"] else "not shared"
-    return f"; a control sleeper was late for {stall['control_ms']:.0f} ms of it ({whose})"
+    text = ""
+    if "control_ms" in stall:
+        whose = "the machine's" if stall["shared"] else "not shared"
+        text = f"; a control sleeper was late for {stall['control_ms']:.0f} ms of it ({whose})"
+    stacks = stall.get("python_stacks") or []
+    if stacks:
+        text += "; GUI thread's Python stack meanwhile: " + " | ".join(
+            f"{n}x `{stack}`" for n, stack in stacks
+        )
+    return text
 
 
 def readme_block(results: dict[str, Any]) -> str:
