@@ -94,13 +94,17 @@ class HeaderMerge:
 
         pending: deque[tuple[Future[pa.Table], int]] = deque()
 
-        def write_oldest() -> None:
-            table, done = pending.popleft()
-            writer.write_table(table.result(), row_group_size=ROW_GROUP_SIZE)
+        def appended(done: int) -> None:
+            """Segments up to ``done`` (counting all appended) are in the file."""
             while len(self.written) < done:
                 self.written.append(segments[len(self.written) - first])
                 if on_segment is not None:
                     on_segment(len(self.written))
+
+        def write_oldest() -> None:
+            table, done = pending.popleft()
+            writer.write_table(table.result(), row_group_size=ROW_GROUP_SIZE)
+            appended(done)
 
         with ThreadPoolExecutor(MERGE_LOOKAHEAD, thread_name_prefix="segycore-headers") as pool:
             for raw, done in blocks():
@@ -111,10 +115,7 @@ class HeaderMerge:
                     write_oldest()
             while pending:
                 write_oldest()
-        while len(self.written) < first + len(segments):  # segments without a header
-            self.written.append(segments[len(self.written) - first])
-            if on_segment is not None:
-                on_segment(len(self.written))
+        appended(first + len(segments))  # and any trailing segment without a header
 
     def close(self) -> None:
         """Finish the file (a file with the schema and no rows if nothing was appended)."""
@@ -122,10 +123,7 @@ class HeaderMerge:
         try:
             writer.close()
         finally:
-            self._writer = None
-            if self._sink is not None:
-                self._sink.close()
-                self._sink = None
+            self._release()
 
     def discard(self) -> None:
         """Close without caring whether the file is complete (a failed job removes it)."""
@@ -135,10 +133,13 @@ class HeaderMerge:
         except Exception:  # best effort: the job's own error is the one to report
             pass
         finally:
-            self._writer = None
-            if self._sink is not None:
-                self._sink.close()
-                self._sink = None
+            self._release()
+
+    def _release(self) -> None:
+        self._writer = None
+        if self._sink is not None:
+            self._sink.close()
+            self._sink = None
 
     @contextmanager
     def following(self, folder: Path, worker: int) -> Iterator[None]:
