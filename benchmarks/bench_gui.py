@@ -14,10 +14,18 @@ than 50 ms; the issue adds 100 ms with one unrelated CPU-bound process at normal
 priority beside the job.
 
 Beside every run, one control sleeper per CPU (``control_sleeper.py``: a process pinned to
-that CPU, sleeping 10 ms at a time) logs its own late wake-ups. A stall of the GUI that a
-sleeper shared for at least half its length happened to the machine (a virtual CPU not run
-on time, a late timer interrupt), not to segycore; the tables give the largest gap no
-sleeper shared beside the largest gap of all. The bar itself is judged on the latter.
+that CPU, sleeping 10 ms at a time) logs its own late wake-ups and the CPU time of a fixed
+0.2 ms piece of work after each. A stall of the GUI happened to the machine, not to
+segycore, when a sleeper shared it for at least half its length (a virtual CPU not run on
+time, a late timer interrupt) or when a quarter or more of the work samples in it took 3x
+their calibrated CPU time (virtual CPUs running slow); the tables give the largest gap that
+was not the machine's beside the largest gap of all. The bar itself is judged on the
+latter.
+
+What each stall of 50 ms or more was spent on is listed with it: the Python stack of
+every thread of the GUI process, sampled every 5 ms while the GUI thread is late; the
+garbage collections that overlapped it (``gc.callbacks``); with ``--trace-events``,
+every Qt event the GUI thread spent 2 ms or more on.
 
 Modes (``--modes``, default all; runs alternate mode by mode, round by round):
 
@@ -39,6 +47,7 @@ table into README.md between its ``gui-latency`` markers. Exits 1 if a bar is mi
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import re
@@ -61,7 +70,16 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from control_sleeper import Interval, control_sleepers, read_intervals, shared_ms  # noqa: E402
+from control_sleeper import (  # noqa: E402
+    SLOW_SHARE,
+    Interval,
+    WorkSample,
+    control_sleepers,
+    read_intervals,
+    read_work,
+    shared_ms,
+    slowed_share,
+)
 
 from common import REPO, child_env, find_or_make_workload, survey_size  # noqa: E402
 
@@ -164,22 +182,26 @@ def involuntary_switches(tid: int) -> int | None:
     return None
 
 
-def supervisor_nices(pid: int) -> list[int]:
-    """The nice value of every thread of process ``pid`` (Linux; [] elsewhere)."""
-    nices = []
+def supervisor_priorities(pid: int) -> list[str]:
+    """Each thread of process ``pid`` as "nice policy", e.g. "10 batch" (Linux; [] elsewhere)."""
+    from segycore.runtime.priority import read_thread_priority
+
+    seen = []
     try:
         for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/stat") as stat:
-                nices.append(int(stat.read().rsplit(")", 1)[1].split()[16]))
+            thread = read_thread_priority(pid, int(tid))
+            seen.append(f"{thread.nice} {thread.policy}")
     except OSError:
         pass
-    return sorted(nices)
+    return sorted(set(seen))
 
 
 class StallSampler(threading.Thread):
-    """While the GUI thread has not ticked for :data:`SAMPLE_AFTER_S`, sample its Python
-    stack every 5 ms (``sys._current_frames``): what a stall was spent on, when it was
-    spent in Python (a slot, pyqtgraph's paint) rather than in Qt's own C++."""
+    """While the GUI thread has not ticked for :data:`SAMPLE_AFTER_S`, sample the Python
+    stack of every thread of the process every 5 ms (``sys._current_frames``): what a
+    stall was spent on, when it was spent in Python (a slot, pyqtgraph's paint) rather
+    than in Qt's own C++, and what the process's other threads, which take the GIL from
+    the GUI thread, were doing meanwhile."""
 
     def __init__(self, beat: StageHeartbeat) -> None:
         super().__init__(name="bench-stall-sampler", daemon=True)
@@ -193,9 +215,12 @@ class StallSampler(threading.Thread):
             now = time.perf_counter()
             if now - self.beat._last < SAMPLE_AFTER_S:
                 continue
-            frame = sys._current_frames().get(self.gui_ident)
-            if frame is not None:
-                self.samples.append((now, _stack_text(frame)))
+            names = {t.ident: t.name for t in threading.enumerate()}
+            for ident, frame in sys._current_frames().items():
+                if ident == self.ident:
+                    continue
+                who = "" if ident == self.gui_ident else f"[{names.get(ident, ident)}] "
+                self.samples.append((now, who + _stack_text(frame)))
 
     def during(self, start: float, end: float) -> list[tuple[int, str]]:
         """The distinct stacks sampled in ``[start, end]``, most often first."""
@@ -203,7 +228,42 @@ class StallSampler(threading.Thread):
         for at, stack in self.samples:
             if start <= at <= end:
                 counts[stack] += 1
-        return sorted(((n, stack) for stack, n in counts.items()), reverse=True)[:3]
+        return sorted(((n, stack) for stack, n in counts.items()), reverse=True)[:6]
+
+
+class CollectionLog:
+    """Every run of Python's cyclic garbage collector in this process (``gc.callbacks``):
+    a full collection walks every tracked object and holds the GUI thread meanwhile."""
+
+    def __init__(self) -> None:
+        self.runs: list[tuple[float, float, int]] = []  # (start, end) perf_counter, generation
+        self._began = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.runs.append((self._began, time.perf_counter(), info["generation"]))
+
+    def close(self) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def during(self, start: float, end: float) -> list[str]:
+        """The collections of 1 ms or more that overlapped ``[start, end]``."""
+        return [
+            f"generation {gen}: {1000 * (b - a):.1f} ms"
+            for a, b, gen in self.runs
+            if a <= end and b >= start and b - a >= 0.001
+        ]
+
+    def summary(self, start: float, end: float) -> dict[str, float]:
+        """How many full (generation 2) collections ran in ``[start, end]``; the longest."""
+        mine = [(b - a, gen) for a, b, gen in self.runs if start <= a <= end]
+        return {
+            "full_collections": sum(gen == 2 for _, gen in mine),
+            "longest_collection_ms": round(1000 * max((d for d, _ in mine), default=0.0), 1),
+        }
 
 
 def _stack_text(frame: Any, depth: int = 6) -> str:
@@ -244,6 +304,7 @@ class StageHeartbeat:
         #: GUI thread CPU (s) between consecutive JobRunner ticks while stages ran, per tick
         self.tick_cpu: list[float] = []
         self.sampler: StallSampler | None = None
+        self.collections: CollectionLog | None = None
 
     def start(self, job: str) -> None:
         self.job = job
@@ -289,6 +350,9 @@ class StageHeartbeat:
                     "why": _explain(self._usage, usage),
                     "python_stacks": (
                         self.sampler.during(self._last, now) if self.sampler is not None else []
+                    ),
+                    "collections": (
+                        self.collections.during(self._last, now) if self.collections else []
                     ),
                 }
             )
@@ -337,12 +401,12 @@ class StageHeartbeat:
 
 
 class _PriorityProbe(threading.Thread):
-    """Reads the nice values of the supervisor's threads once its workers run."""
+    """Reads the nice values and policies of the supervisor's threads once its workers run."""
 
     def __init__(self, window: Any) -> None:
         super().__init__(name="bench-priority-probe", daemon=True)
         self.window = window
-        self.nices: list[int] = []
+        self.priorities: list[str] = []
         self.halt = threading.Event()
 
     def run(self) -> None:
@@ -351,8 +415,10 @@ class _PriorityProbe(threading.Thread):
             job, snap = runner.job, runner.snapshot
             if job is None or not job.pid or snap is None or snap.state != "running":
                 continue
-            self.nices = supervisor_nices(job.pid) or self.nices  # any moment will do ...
-            if snap.stage_index == 0 and snap.stages[0].done > 0 and self.nices:
+            self.priorities = (
+                supervisor_priorities(job.pid) or self.priorities
+            )  # any moment will do ...
+            if snap.stage_index == 0 and snap.stages[0].done > 0 and self.priorities:
                 return  # ... but best while the workers run
 
 
@@ -407,8 +473,39 @@ def run_job(window: Any, beat: StageHeartbeat, name: str, start: Callable[[], No
         "gui_cpu_seconds": cpu,
         "runner_ticks": window.runner.ticks - ticks,
         "involuntary_switches": None if switches is None or after is None else after - switches,
-        "supervisor_nices": probe.nices,
+        "supervisor_priorities": probe.priorities,
     }
+
+
+#: (began, took) perf_counter seconds, "Type -> receiver (in parent)", nesting depth
+SlowEvent = tuple[float, float, str, int]
+
+
+def _timed_application(log: list[SlowEvent]) -> Any:
+    """A QApplication whose ``notify`` logs every event the GUI thread took over 2 ms on."""
+    from PyQt6.QtCore import QObject
+    from PyQt6.QtWidgets import QApplication
+
+    class TimedApplication(QApplication):
+        depth = 0
+
+        def notify(self, receiver: Any, event: Any) -> bool:
+            parent = receiver.parent() if isinstance(receiver, QObject) else None
+            what = (
+                f"{event.type().name} -> {type(receiver).__name__} {receiver.objectName()}"
+                f" (in {type(parent).__name__})"
+            )
+            TimedApplication.depth += 1
+            began = time.perf_counter()
+            try:
+                return super().notify(receiver, event)
+            finally:
+                TimedApplication.depth -= 1
+                took = time.perf_counter() - began
+                if took > 0.002:
+                    log.append((began, took, what, TimedApplication.depth))
+
+    return TimedApplication(sys.argv[:1])
 
 
 def child(args: argparse.Namespace) -> int:
@@ -417,7 +514,8 @@ def child(args: argparse.Namespace) -> int:
     from PyQt6.QtCore import QSettings
     from PyQt6.QtWidgets import QApplication
 
-    app = QApplication(sys.argv[:1])
+    slow_events: list[SlowEvent] = []
+    app = _timed_application(slow_events) if args.trace_events else QApplication(sys.argv[:1])
     from segycore_gui import MainWindow
 
     scratch = args.scratch
@@ -431,6 +529,7 @@ def child(args: argparse.Namespace) -> int:
     beat = StageHeartbeat(window)
     beat.sampler = StallSampler(beat)
     beat.sampler.start()
+    beat.collections = CollectionLog()
     # the heartbeat's and the idle event loop's CPU per JobRunner tick, without a job
     tick_s = window.runner._timer.interval() / 1000
     beat.start("(idle)")
@@ -441,6 +540,7 @@ def child(args: argparse.Namespace) -> int:
     beat.gaps.clear()
     beat.stalls.clear()
     dataset, roundtrip = scratch / "survey.dataset", scratch / "roundtrip.sgy"
+    jobs_started = time.perf_counter()
     jobs = {
         "import": run_job(
             window,
@@ -455,6 +555,14 @@ def child(args: argparse.Namespace) -> int:
             lambda: window.start_export(dataset, roundtrip, workers=args.workers),
         ),
     }
+    for stall in beat.stalls:
+        stall["slow_events"] = [
+            f"{1000 * (b - stall['from_s']):.0f}+{1000 * d:.1f} ms d{depth} {what}"
+            for b, d, what, depth in slow_events
+            if b <= stall["to_s"] and b + d >= stall["from_s"]
+        ]
+    collections = beat.collections.summary(jobs_started, time.perf_counter())
+    beat.collections.close()
     beat.sampler.halt.set()
     beat.sampler.join()
     window.close()
@@ -476,10 +584,11 @@ def child(args: argparse.Namespace) -> int:
         "cpu_per_tick_mean_ms": beat.cpu_per_tick_ms(),
         "idle_cpu_per_tick_ms": idle_per_tick_ms,
         "involuntary_switches": None if None in switches else sum(switches),
-        "supervisor_nices": sorted(set(jobs["import"]["supervisor_nices"])),
+        "supervisor_priorities": sorted(set(jobs["import"]["supervisor_priorities"])),
         "jobs": jobs,
         "stages": beat.stage_rows(),
         "stalls": beat.stalls,
+        **collections,
     }
     args.result.write_text(json.dumps(result, indent=1))
     app.quit()
@@ -514,6 +623,7 @@ def run_once(args: argparse.Namespace, mode: Mode, source: Path, display: str | 
         command = [sys.executable, str(Path(__file__).resolve()), "--child"]
         command += ["--source", str(source), "--scratch", str(folder), "--result", str(result)]
         command += ["--workers", str(args.workers), "--tick-ms", str(args.tick_ms or 0)]
+        command += ["--trace-events"] if args.trace_events else []
         timeout = max(900.0, 3 * survey_size(args.traces, args.samples) / 20e6)
         with cpu_hog(mode.busy), control_sleepers(folder / "control") as logs:
             try:
@@ -526,20 +636,38 @@ def run_once(args: argparse.Namespace, mode: Mode, source: Path, display: str | 
             tail = " / ".join((done.stderr or done.stdout).strip().splitlines()[-4:])
             return {"error": f"exit {done.returncode}: {tail}"}
         outcome = json.loads(result.read_text())
-        attribute_stalls(outcome, None if logs is None else read_intervals(logs))
+        if logs is None:
+            attribute_stalls(outcome, None)
+        else:
+            attribute_stalls(outcome, read_intervals(logs), read_work(logs))
         return outcome
 
 
-def attribute_stalls(result: dict[str, Any], intervals: list[Interval] | None) -> None:
-    """Mark the stalls a control sleeper shared (the machine's) and record the largest gap
-    none shared (``largest_own_ms``: the part of the largest gap that is segycore's)."""
+def attribute_stalls(
+    result: dict[str, Any],
+    intervals: list[Interval] | None,
+    work: list[WorkSample] | None = None,
+) -> None:
+    """Mark the stalls that happened to the machine (``shared``) and record the largest gap
+    that did not (``largest_own_ms``: the part of the largest gap that is segycore's).
+
+    A stall is the machine's when a control sleeper was late for at least
+    :data:`SHARED_FRACTION` of it (a virtual CPU not run), or when at least
+    :data:`control_sleeper.SLOW_SHARE` of the sleepers' fixed pieces of work in it took
+    :data:`control_sleeper.SLOW_FACTOR` times their CPU time or more (virtual CPUs running
+    slow).
+    """
     if intervals is None:
         result["largest_own_ms"] = None
         return
     own = [result["largest_below_limit_ms"]]
     for stall in result["stalls"]:
         stall["control_ms"] = round(shared_ms(intervals, stall["from_s"], stall["to_s"]), 1)
-        stall["shared"] = stall["control_ms"] >= SHARED_FRACTION * stall["gap_ms"]
+        slowed = slowed_share(work or [], stall["from_s"], stall["to_s"])
+        stall["slowed_share"] = None if slowed is None else round(slowed, 2)
+        stall["shared"] = stall["control_ms"] >= SHARED_FRACTION * stall["gap_ms"] or (
+            slowed is not None and slowed >= SLOW_SHARE
+        )
         if not stall["shared"]:
             own.append(stall["gap_ms"])
     result["largest_own_ms"] = max(own)
@@ -555,22 +683,25 @@ def _fmt_cpu(value: float | None) -> str:
 
 def run_table(runs: list[dict]) -> str:
     lines = [
-        "| mode | run | largest gap (ms) | p99 gap (ms) | gaps >= 50 ms | of them shared by "
-        "the control | largest gap the control did not share (ms) | GUI CPU per tick (ms) "
-        "| idle loop per tick (ms) | GUI preemptions | supervisor nice | import s | export s |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- "
+        "| mode | run | largest gap (ms) | p99 gap (ms) | gaps >= 50 ms | of them the "
+        "machine's | largest gap not the machine's (ms) | GUI CPU per tick (ms) "
+        "| idle loop per tick (ms) | GUI preemptions | full garbage collections (longest, ms) "
+        "| supervisor threads (nice policy) | import s | export s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- "
         "| ---: | ---: |",
     ]
     for r in runs:
         switches = r["involuntary_switches"]
-        nices = ",".join(str(n) for n in r["supervisor_nices"]) or "-"
+        priorities = ",".join(str(n) for n in r["supervisor_priorities"]) or "-"
         shared = sum(bool(s.get("shared")) for s in r["stalls"])
         lines.append(
             f"| {MODES[r['mode']].label} | {r['run']} | {r['largest_ms']:.1f} | {r['p99_ms']:.1f} "
             f"| {r['gaps_over_50']} | {shared} | {_ms(r.get('largest_own_ms'))} "
             f"| {_fmt_cpu(r['cpu_per_tick_raw_ms'])} "
             f"| {_fmt_cpu(r['idle_cpu_per_tick_ms'])} "
-            f"| {'-' if switches is None else switches} | {nices} "
+            f"| {'-' if switches is None else switches} "
+            f"| {r.get('full_collections', '-')} ({_ms(r.get('longest_collection_ms'))}) "
+            f"| {priorities} "
             f"| {r['jobs']['import']['wall_seconds']:.1f} "
             f"| {r['jobs']['export']['wall_seconds']:.1f} |"
         )
@@ -612,8 +743,8 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| mode | job priority | runs | largest gap, worst run (ms) | largest gap, median (ms) "
         "| p99 gap, median (ms) | GUI CPU per tick, median (ms; idle loop) | runs under the bar "
-        "| largest gap the control did not share, worst run (ms) | runs under the bar "
-        "without the stalls the control shared |",
+        "| largest gap not the machine's, worst run (ms) | runs under the bar "
+        "without the machine's stalls |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |",
     ]
     for s in rows:
@@ -739,8 +870,17 @@ def report(results: dict[str, Any], figure: str | None) -> str:
 def _control_note(stall: dict[str, Any]) -> str:
     text = ""
     if "control_ms" in stall:
-        whose = "the machine's" if stall["shared"] else "not shared"
-        text = f"; a control sleeper was late for {stall['control_ms']:.0f} ms of it ({whose})"
+        whose = "the machine's" if stall["shared"] else "not the machine's"
+        text = f"; a control sleeper was late for {stall['control_ms']:.0f} ms of it"
+        if stall.get("slowed_share") is not None:
+            text += f", {100 * stall['slowed_share']:.0f}% of its work samples ran slow"
+        text += f" ({whose})"
+    collections = stall.get("collections") or []
+    if collections:
+        text += "; garbage collections in it: " + ", ".join(collections)
+    events = stall.get("slow_events") or []
+    if events:
+        text += "; Qt events of 2 ms or more in it (start+length): " + ", ".join(events)
     stacks = stall.get("python_stacks") or []
     if stacks:
         text += "; GUI thread's Python stack meanwhile: " + " | ".join(
@@ -908,6 +1048,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--note", default="", help="a remark for the report")
     parser.add_argument("--render", type=Path, help="only redraw the report from this JSON")
     # the child's options
+    parser.add_argument(
+        "--trace-events",
+        action="store_true",
+        help="list the Qt events of 2 ms or more in each stall (a Python notify(): slower)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--source", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--scratch", type=Path, help=argparse.SUPPRESS)

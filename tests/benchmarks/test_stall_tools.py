@@ -46,6 +46,13 @@ def test_a_stopped_sleeper_logs_its_late_wake_up(tmp_path: Path) -> None:
     intervals = control_sleeper.read_intervals(tmp_path)
     assert control_sleeper.shared_ms(intervals, held_from, held_to) >= 120
     assert not any(_is_sleeper(pid) for pid in pids)
+    # each sleeper timed its piece of work after every wake-up, none while it was held
+    work = control_sleeper.read_work(tmp_path)
+    for cpu in os.sched_getaffinity(0):
+        lines = (tmp_path / f"work-{cpu}.log").read_text().splitlines()
+        assert len(lines) >= 20, cpu  # 0.7 s of 10 ms periods, less the 150 ms held
+    assert all(factor > 0 for _, factor in work)
+    assert not [at for at, _ in work if held_from + 0.005 < at < held_to - 0.005]
 
 
 def _is_sleeper(pid: int) -> bool:
@@ -57,6 +64,30 @@ def _is_sleeper(pid: int) -> bool:
     except OSError:
         return False
     return b"control_sleeper.py" in command and state != "Z"
+
+
+def test_slowed_share_counts_work_samples_three_times_their_calibrated_time() -> None:
+    samples = [(1.00, 1.1), (1.01, 3.5), (1.02, 0.9), (1.03, 4.0), (2.0, 9.0)]
+    assert control_sleeper.slowed_share(samples, 1.0, 1.035) == pytest.approx(0.5)
+    assert control_sleeper.slowed_share(samples, 1.9, 2.1) is None  # one sample says little
+
+
+def test_a_stall_on_slow_cpus_is_the_machines() -> None:
+    import bench_gui
+
+    result = {
+        "largest_below_limit_ms": 31.0,
+        "stalls": [
+            {"gap_ms": 90.0, "from_s": 5.00, "to_s": 5.09},  # half its samples ran 3x slow
+            {"gap_ms": 70.0, "from_s": 9.00, "to_s": 9.07},  # one in eight did
+        ],
+    }
+    work = [(5.0 + 0.01 * i, 4.0 if i % 2 else 1.0) for i in range(8)]
+    work += [(9.0 + 0.008 * i, 3.2 if i == 3 else 1.1) for i in range(8)]
+    bench_gui.attribute_stalls(result, [], work)
+    assert [s["shared"] for s in result["stalls"]] == [True, False]
+    assert [s["slowed_share"] for s in result["stalls"]] == [0.5, 0.12]
+    assert result["largest_own_ms"] == 70.0
 
 
 def test_stalls_are_attributed_to_the_machine_only_when_shared() -> None:
