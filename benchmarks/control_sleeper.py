@@ -94,24 +94,24 @@ def sleep_loop(cpu: int, late_out: Path, work_out: Path) -> None:
             last = time.perf_counter()
 
 
+def _read_pairs(folder: Path, pattern: str) -> list[tuple[float, float]]:
+    """The two numbers on each line of every log matching ``pattern``, sorted."""
+    pairs = []
+    for path in sorted(folder.glob(pattern)):
+        for line in path.read_text().splitlines():
+            first, second = line.split()
+            pairs.append((float(first), float(second)))
+    return sorted(pairs)
+
+
 def read_intervals(folder: Path) -> list[Interval]:
     """Every sleeper's late intervals in ``folder``, sorted by start."""
-    intervals = []
-    for path in sorted(folder.glob("sleeper-*.log")):
-        for line in path.read_text().splitlines():
-            start, end = line.split()
-            intervals.append((float(start), float(end)))
-    return sorted(intervals)
+    return _read_pairs(folder, "sleeper-*.log")
 
 
 def read_work(folder: Path) -> list[WorkSample]:
     """Every sleeper's work samples in ``folder``, sorted by time."""
-    samples = []
-    for path in sorted(folder.glob("work-*.log")):
-        for line in path.read_text().splitlines():
-            at, factor = line.split()
-            samples.append((float(at), float(factor)))
-    return sorted(samples)
+    return _read_pairs(folder, "work-*.log")
 
 
 def slowed_share(samples: list[WorkSample], start: float, end: float) -> float | None:
