@@ -415,9 +415,8 @@ class _PriorityProbe(threading.Thread):
             job, snap = runner.job, runner.snapshot
             if job is None or not job.pid or snap is None or snap.state != "running":
                 continue
-            self.priorities = (
-                supervisor_priorities(job.pid) or self.priorities
-            )  # any moment will do ...
+            # any moment will do ...
+            self.priorities = supervisor_priorities(job.pid) or self.priorities
             if snap.stage_index == 0 and snap.stages[0].done > 0 and self.priorities:
                 return  # ... but best while the workers run
 
