@@ -1,5 +1,5 @@
 """Helpers every test folder imports as ``tests.helpers``: the shared real SEG-Y files,
-and checks that nothing temporary is left behind.
+checks that nothing temporary is left behind, and a folder's contents by digest.
 
 Fixtures live in the ``conftest.py`` files; plain functions and constants live here, so a
 test module never imports a conftest.
@@ -7,6 +7,7 @@ test module never imports a conftest.
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 import textwrap
@@ -27,6 +28,7 @@ __all__ = [
     "is_little",
     "path_of",
     "segy_data",
+    "tree_digest",
 ]
 
 REPO = Path(__file__).resolve().parents[1]
@@ -125,3 +127,13 @@ def assert_supervisor_dies_with_front_end(
     # that, the next job's start removes it.
     remove_stale_blocks()
     assert not Path("/dev/shm", block).exists()
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` (relative path) with the SHA-256 of its bytes: two
+    digests are equal exactly when no file was added, removed or changed."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }

@@ -4,7 +4,6 @@ written. Each command runs its job in a real supervisor process."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -14,14 +13,7 @@ import segyio
 from segycore import open_dataset
 from segycore.cli import main
 from segycore.format.synthetic import write_records, write_survey
-
-
-def tree_digest(folder: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
+from tests.helpers import tree_digest
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ byte positions, and leaves the dataset as it was on cancel or bad input."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -14,14 +13,7 @@ from segycore import ImportConfig, ParallelImportCoordinator, open_dataset
 from segycore.errors import JobCancelled, SegyError
 from segycore.format.synthetic import write_records, write_survey
 from segycore.pipeline.indexer import IndexConfig, IndexCoordinator
-
-
-def tree_digest(folder: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
+from tests.helpers import tree_digest
 
 
 @pytest.fixture
