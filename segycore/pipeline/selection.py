@@ -133,7 +133,8 @@ def stage_raw_headers(
 ) -> None:
     """Write every trace's 240 output header bytes (edits applied) to ``path``, in trace
     order: one row group per step, ``workers`` row groups at a time (pyarrow and numpy
-    release the GIL), each written at its own offset of the pre-sized file."""
+    release the GIL), each written at its own offset of the pre-sized file through a
+    handle of its own (the portable fallback of :func:`pwrite_all` seeks the handle)."""
     source_endian = dataset.byte_order
     with open(path, "wb") as fh:
         fh.truncate(dataset.n_traces * TRACE_HEADER_SIZE)
@@ -142,7 +143,6 @@ def stage_raw_headers(
         firsts = np.concatenate(
             ([0], np.cumsum([meta.row_group(i).num_rows for i in range(meta.num_row_groups)]))
         )
-    fd = open_for_writing(path)
 
     def stage(group: int) -> None:
         if cancelled():
@@ -150,14 +150,15 @@ def stage_raw_headers(
         with pq.ParquetFile(dataset.headers_path) as headers:
             table = headers.read_row_group(group)
         raw = table_to_headers(table, endian, source_endian)
-        pwrite_all(fd, memoryview(raw).cast("B"), int(firsts[group]) * TRACE_HEADER_SIZE)
+        fd = open_for_writing(path)
+        try:
+            pwrite_all(fd, memoryview(raw).cast("B"), int(firsts[group]) * TRACE_HEADER_SIZE)
+        finally:
+            os.close(fd)
 
-    try:
-        with ThreadPoolExecutor(max(1, workers), thread_name_prefix="segycore-plan") as pool:
-            for future in [pool.submit(stage, g) for g in range(len(firsts) - 1)]:
-                future.result()
-    finally:
-        os.close(fd)
+    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="segycore-plan") as pool:
+        for future in [pool.submit(stage, g) for g in range(len(firsts) - 1)]:
+            future.result()
 
 
 def _runs(numbers: np.ndarray) -> list[tuple[int, int, int]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from segycore import ImportConfig, ParallelImportCoordinator, open_dataset
 from segycore.errors import SegyError
 from segycore.format.layout import binary_header_dtype
 from segycore.format.synthetic import write_survey
+from segycore.pipeline import selection
 from segycore.pipeline.selection import (
     parse_select,
     parse_sort,
@@ -20,6 +22,7 @@ from segycore.pipeline.selection import (
     reordered_binary_header,
     stage_raw_headers,
 )
+from segycore.storage.capabilities import forced
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +98,36 @@ def test_read_planned_equals_fancy_indexing(dataset, tmp_path: Path) -> None:
         os.close(hfd)
     np.testing.assert_array_equal(samples, dataset.traces[planned])
     np.testing.assert_array_equal(headers, raw[planned])
+
+
+def test_staging_threads_write_through_handles_of_their_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without positional I/O a write seeks its handle, so two staging threads sharing
+    one would put row groups at each other's offsets: the first two writes are held until
+    both are under way, and they must use different handles; the staged bytes are the
+    stored raw headers."""
+    source = write_survey(tmp_path / "big.sgy", 64, 2050, 2, format_code=5)  # 2 row groups
+    ParallelImportCoordinator(ImportConfig(source, tmp_path / "ds", workers=2)).run()
+    dataset = open_dataset(tmp_path / "ds")
+    both_writing = threading.Barrier(2, timeout=30)
+    handles: list[int] = []
+    write = selection.pwrite_all
+
+    def held_write(fd: int, data: memoryview, offset: int) -> None:
+        handles.append(fd)
+        if len(handles) <= 2:
+            both_writing.wait()  # both threads are inside a write now
+        write(fd, data, offset)
+
+    monkeypatch.setattr(selection, "pwrite_all", held_write)
+    staged = tmp_path / "headers.bin"
+    with forced("positional_io"):
+        stage_raw_headers(dataset, "big", staged, workers=2)
+    assert len(handles) >= 2 and handles[0] != handles[1]
+    raw = np.fromfile(staged, np.uint8).reshape(-1, 240)
+    stored = dataset.headers(["raw_header"]).column("raw_header").to_pylist()
+    assert [bytes(r) for r in raw] == stored
 
 
 def test_binary_header_fields_updated_only_where_wrong(dataset) -> None:
