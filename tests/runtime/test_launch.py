@@ -21,6 +21,7 @@ from segycore import ImportConfig, start_import
 from segycore.format.synthetic import write_survey
 from segycore.runtime.jobs import supervisor_command
 from tests.helpers import REPO, assert_no_staging
+from tests.reliability.support import wait_for_progress
 
 #: A user's script as the README writes it: no ``if __name__ == "__main__":`` guard.
 SCRIPT = textwrap.dedent(
@@ -121,10 +122,7 @@ def test_the_supervisor_command_is_a_module_run(survey: Path, tmp_path: Path) ->
     assert supervisor_command()[-2:] == ["-m", "segycore.runtime.supervisor"]
     job = start_import(ImportConfig(survey, tmp_path / "ds", workers=1, rate_limit=2))
     try:
-        deadline = time.monotonic() + 30
-        while job.snapshot().state == "starting":  # until the supervisor runs the module
-            assert time.monotonic() < deadline, "the supervisor never started"
-            time.sleep(0.01)
+        wait_for_progress(job, 0)  # the supervisor runs the module by then
         cmdline = psutil.Process(job.pid).cmdline()
         assert cmdline[0] == sys.executable and cmdline[-1] == "segycore.runtime.supervisor"
         assert not any("multiprocessing" in part for part in cmdline)
