@@ -35,6 +35,11 @@ Modes (``--modes``, default all; runs alternate mode by mode, round by round):
 ``busy``              offscreen, plus ``python -c "while True: pass"`` at normal priority
 ``busy-normal``       the same with ``SEGYCORE_PRIORITY=normal``
 
+Not in the default set, the controls of the instrument itself: ``offscreen-lean`` and
+``xvfb-lean`` run the heartbeat without its diagnostics (no stack sampler thread, no
+``getrusage`` and ``/proc/stat`` read per tick; stalls are then listed unexplained), to
+check that what the heartbeat does in the GUI process is not what it measures.
+
     python benchmarks/bench_gui.py --traces 50000 --runs 2       # a quick check
     python benchmarks/bench_gui.py --reuse /work/bench --update-readme   # W2 x 5 runs
 
@@ -105,6 +110,8 @@ class Mode:
     platform: str  # QT_QPA_PLATFORM
     priority: str  # SEGYCORE_PRIORITY
     busy: bool  # one CPU-bound process at normal priority beside the job
+    #: the heartbeat explains each stall (stack sampler, per-tick usage reads)
+    diagnose: bool = True
 
     @property
     def limit_ms(self) -> float:
@@ -119,8 +126,12 @@ MODES = {
         Mode("xvfb", "Xvfb", "xcb", "low", False),
         Mode("busy", "offscreen + CPU hog", "offscreen", "low", True),
         Mode("busy-normal", "offscreen + CPU hog, priority normal", "offscreen", "normal", True),
+        Mode("offscreen-lean", "offscreen, no diagnostics", "offscreen", "low", False, False),
+        Mode("xvfb-lean", "Xvfb, no diagnostics", "xcb", "low", False, False),
     )
 }
+#: the modes run when ``--modes`` is not given (the lean ones are controls, on request)
+DEFAULT_MODES = ("offscreen", "offscreen-normal", "xvfb", "busy", "busy-normal")
 
 
 # ----------------------------------------------------------------------------------
@@ -279,10 +290,12 @@ def _stack_text(frame: Any, depth: int = 6) -> str:
 class StageHeartbeat:
     """10 ms ticks in the GUI thread; each gap is filed under (job, stage) running then."""
 
-    def __init__(self, window: Any, interval_ms: int = 10) -> None:
+    def __init__(self, window: Any, interval_ms: int = 10, diagnose: bool = True) -> None:
         from PyQt6.QtCore import Qt, QTimer
 
         self.window = window
+        #: read the GUI thread's usage every tick, to explain each stall
+        self.diagnose = diagnose
         self.job = ""
         self.gaps: dict[tuple[str, str], list[float]] = defaultdict(list)
         self.stalls: list[dict[str, Any]] = []
@@ -293,7 +306,7 @@ class StageHeartbeat:
         self.timer.setInterval(interval_ms)
         self.timer.timeout.connect(self._tick)
         self._last = self._started = time.perf_counter()
-        self._usage = _thread_usage()
+        self._usage = self._read_usage()
         # per (job, stage): GUI thread CPU and JobRunner ticks at its first and last beat,
         # and the heartbeat's own CPU (subtracted: it is the benchmark's work, not the app's)
         self.cpu_span: dict[tuple[str, str], list[float]] = {}
@@ -308,13 +321,16 @@ class StageHeartbeat:
 
     def start(self, job: str) -> None:
         self.job = job
-        self._usage = _thread_usage()
+        self._usage = self._read_usage()
         self._last = self._started = time.perf_counter()
         self.timer.start()
 
     def stop(self) -> None:
         self._tick()
         self.timer.stop()
+
+    def _read_usage(self) -> Usage:
+        return _thread_usage() if self.diagnose else None
 
     def _where(self) -> tuple[str, str]:
         runner = self.window.runner
@@ -336,7 +352,7 @@ class StageHeartbeat:
                 self.tick_cpu.append(work / (ticks - self._mark[0]))
             self._mark = (ticks, cpu, self._own_total)
         gap = 1000 * (now - self._last)
-        usage = _thread_usage()
+        usage = self._read_usage()
         self.gaps[key].append(gap)
         if gap >= LIMIT_MS:
             self.stalls.append(
@@ -525,9 +541,10 @@ def child(args: argparse.Namespace) -> int:
     window.show()
     settle = time.monotonic() + 1.0  # the first expose and paint are start-up, not the job
     wait_for(lambda: time.monotonic() > settle, 5)
-    beat = StageHeartbeat(window)
-    beat.sampler = StallSampler(beat)
-    beat.sampler.start()
+    beat = StageHeartbeat(window, diagnose=not args.lean)
+    if beat.diagnose:
+        beat.sampler = StallSampler(beat)
+        beat.sampler.start()
     beat.collections = CollectionLog()
     # the heartbeat's and the idle event loop's CPU per JobRunner tick, without a job
     tick_s = window.runner._timer.interval() / 1000
@@ -562,8 +579,9 @@ def child(args: argparse.Namespace) -> int:
         ]
     collections = beat.collections.summary(jobs_started, time.perf_counter())
     beat.collections.close()
-    beat.sampler.halt.set()
-    beat.sampler.join()
+    if beat.sampler is not None:
+        beat.sampler.halt.set()
+        beat.sampler.join()
     window.close()
     gaps = beat.all_gaps()
     raw = beat.median_tick_cpu_ms()
@@ -623,6 +641,7 @@ def run_once(args: argparse.Namespace, mode: Mode, source: Path, display: str | 
         command += ["--source", str(source), "--scratch", str(folder), "--result", str(result)]
         command += ["--workers", str(args.workers), "--tick-ms", str(args.tick_ms or 0)]
         command += ["--trace-events"] if args.trace_events else []
+        command += [] if mode.diagnose else ["--lean"]
         timeout = max(900.0, 3 * survey_size(args.traces, args.samples) / 20e6)
         with cpu_hog(mode.busy), control_sleepers(folder / "control") as logs:
             try:
@@ -1038,7 +1057,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--traces-per-shot", type=int, default=240)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--runs", type=int, default=5, help="runs per mode (default 5)")
-    parser.add_argument("--modes", default=",".join(MODES), help=f"of {', '.join(MODES)}")
+    parser.add_argument("--modes", default=",".join(DEFAULT_MODES), help=f"of {', '.join(MODES)}")
     parser.add_argument("--reuse", type=Path, help="keep the generated survey here, reuse it")
     parser.add_argument("--dir", type=Path, default=WORK_DIR, help="scratch folder")
     parser.add_argument("--out", type=Path, default=OUT_DIR, help="report folder")
@@ -1053,6 +1072,7 @@ def main(argv: list[str] | None = None) -> int:
         help="list the Qt events of 2 ms or more in each stall (a Python notify(): slower)",
     )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--lean", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--source", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--scratch", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
