@@ -27,7 +27,7 @@ every thread of the GUI process, sampled every 5 ms while the GUI thread is late
 garbage collections that overlapped it (``gc.callbacks``); with ``--trace-events``,
 every Qt event the GUI thread spent 2 ms or more on.
 
-Modes (``--modes``, default all; runs alternate mode by mode, round by round):
+Modes (``--modes``, default the first five; runs alternate mode by mode, round by round):
 
 ``offscreen``         ``QT_QPA_PLATFORM=offscreen``, the job at its default (low) priority
 ``offscreen-normal``  the same with ``SEGYCORE_PRIORITY=normal``: the priority's effect

@@ -107,6 +107,18 @@ def test_stalls_are_attributed_to_the_machine_only_when_shared() -> None:
     assert result["largest_own_ms"] is None
 
 
+def test_the_lean_modes_are_their_counterparts_without_diagnostics() -> None:
+    import bench_gui
+
+    modes = bench_gui.MODES
+    assert all(modes[name].diagnose for name in bench_gui.DEFAULT_MODES)
+    for lean, full in (("offscreen-lean", "offscreen"), ("xvfb-lean", "xvfb")):
+        assert lean not in bench_gui.DEFAULT_MODES
+        assert not modes[lean].diagnose
+        same = ("platform", "priority", "busy")
+        assert [getattr(modes[lean], f) for f in same] == [getattr(modes[full], f) for f in same]
+
+
 PERF_SCRIPT = """\
 python3 100/100 [001]  10.000000: sched:sched_switch: prev_comm=python3 prev_pid=100 \
 prev_prio=120 prev_state=S ==> next_comm=swapper/1 next_pid=0 next_prio=120
