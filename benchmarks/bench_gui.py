@@ -22,6 +22,13 @@ their calibrated CPU time (virtual CPUs running slow); the tables give the large
 was not the machine's beside the largest gap of all. The bar itself is judged on the
 latter.
 
+Before each run the benchmark waits until the kernel's free page reporting has gone quiet
+(``page_reporting.py``; ``--no-settle`` starts at once): the previous run's cleanup frees
+gigabytes of page cache, and on a VM that hands freed memory back to the host, each large
+reporting pass stops every virtual CPU for tens of milliseconds, for about 20 s. During
+the run the MiB reported are logged, and a stall with :data:`REPORTED_MIB` or more
+reported in it is the machine's too.
+
 What each stall of 50 ms or more was spent on is listed with it: the Python stack of
 every thread of the GUI process, sampled every 5 ms while the GUI thread is late; the
 garbage collections that overlapped it (``gc.callbacks``); with ``--trace-events``,
@@ -85,6 +92,7 @@ from control_sleeper import (  # noqa: E402
     shared_ms,
     slowed_share,
 )
+from page_reporting import ReportingLog, wait_until_quiet  # noqa: E402
 
 from common import REPO, child_env, find_or_make_workload, survey_size  # noqa: E402
 
@@ -94,6 +102,8 @@ BUSY_LIMIT_MS = 100.0
 SAMPLE_AFTER_S = 0.030
 #: a stall is the machine's when a control sleeper was late for at least this share of it
 SHARED_FRACTION = 0.5
+#: ... or when the kernel reported at least this much free memory (MiB) to the host in it
+REPORTED_MIB = 128
 WORK_DIR = HERE / "work"
 OUT_DIR = REPO / "docs" / "benchmarks"
 README = REPO / "README.md"
@@ -577,7 +587,8 @@ def child(args: argparse.Namespace) -> int:
             for b, d, what, depth in slow_events
             if b <= stall["to_s"] and b + d >= stall["from_s"]
         ]
-    collections = beat.collections.summary(jobs_started, time.perf_counter())
+    jobs_ended = time.perf_counter()
+    collections = beat.collections.summary(jobs_started, jobs_ended)
     beat.collections.close()
     if beat.sampler is not None:
         beat.sampler.halt.set()
@@ -588,6 +599,7 @@ def child(args: argparse.Namespace) -> int:
     switches = [j["involuntary_switches"] for j in jobs.values()]
     result = {
         "gui_pid": os.getpid(),  # the GUI thread's id too (offcpu_intervals.py --tid)
+        "jobs_window_s": [jobs_started, jobs_ended],  # perf_counter: one clock for all
         "largest_ms": max(gaps),
         "p99_ms": float(np.percentile(gaps, 99)),
         "gaps_over_50": sum(g >= LIMIT_MS for g in gaps),
@@ -643,22 +655,43 @@ def run_once(args: argparse.Namespace, mode: Mode, source: Path, display: str | 
         command += ["--trace-events"] if args.trace_events else []
         command += [] if mode.diagnose else ["--lean"]
         timeout = max(900.0, 3 * survey_size(args.traces, args.samples) / 20e6)
+        # the previous run's files were just deleted: let the kernel hand that memory back
+        settled_s = wait_until_quiet() if args.settle else None
+        reporting = ReportingLog()
         with cpu_hog(mode.busy), control_sleepers(folder / "control") as logs:
+            reporting.start()
             try:
                 done = subprocess.run(
                     command, env=env, capture_output=True, text=True, timeout=timeout
                 )
             except subprocess.TimeoutExpired:
                 return {"error": f"no result within {timeout:.0f} s"}
+            finally:
+                reporting.stop()
         if done.returncode != 0 or not result.exists():
             tail = " / ".join((done.stderr or done.stdout).strip().splitlines()[-4:])
             return {"error": f"exit {done.returncode}: {tail}"}
         outcome = json.loads(result.read_text())
+        outcome["settled_s"] = _round(settled_s)
+        note_reporting(outcome, reporting)
         if logs is None:
             attribute_stalls(outcome, None)
         else:
             attribute_stalls(outcome, read_intervals(logs), read_work(logs))
         return outcome
+
+
+def note_reporting(result: dict[str, Any], reporting: ReportingLog) -> None:
+    """MiB the kernel reported to the host during the jobs and within each stall (from
+    100 ms before it: a pass stops the CPUs as it is made, the counter moves after)."""
+    jobs = result.get("jobs_window_s")
+    result["reported_mib"] = None if not jobs else _round(reporting.reported_mib(jobs[0], jobs[1]))
+    for stall in result["stalls"]:
+        stall["reported_mib"] = _round(reporting.reported_mib(stall["from_s"] - 0.1, stall["to_s"]))
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 def attribute_stalls(
@@ -670,10 +703,12 @@ def attribute_stalls(
     that did not (``largest_own_ms``: the part of the largest gap that is segycore's).
 
     A stall is the machine's when a control sleeper was late for at least
-    :data:`SHARED_FRACTION` of it (a virtual CPU not run), or when at least
+    :data:`SHARED_FRACTION` of it (a virtual CPU not run), when at least
     :data:`control_sleeper.SLOW_SHARE` of the sleepers' fixed pieces of work in it took
     :data:`control_sleeper.SLOW_FACTOR` times their CPU time or more (virtual CPUs running
-    slow).
+    slow), or when the kernel handed at least :data:`REPORTED_MIB` of free memory back to
+    the host in it (``reported_mib``, from :func:`note_reporting`: a reporting pass that
+    large stops both virtual CPUs on this VM).
     """
     if intervals is None:
         result["largest_own_ms"] = None
@@ -683,8 +718,10 @@ def attribute_stalls(
         stall["control_ms"] = round(shared_ms(intervals, stall["from_s"], stall["to_s"]), 1)
         slowed = slowed_share(work or [], stall["from_s"], stall["to_s"])
         stall["slowed_share"] = None if slowed is None else round(slowed, 2)
-        stall["shared"] = stall["control_ms"] >= SHARED_FRACTION * stall["gap_ms"] or (
-            slowed is not None and slowed >= SLOW_SHARE
+        stall["shared"] = (
+            stall["control_ms"] >= SHARED_FRACTION * stall["gap_ms"]
+            or (slowed is not None and slowed >= SLOW_SHARE)
+            or (stall.get("reported_mib") or 0) >= REPORTED_MIB
         )
         if not stall["shared"]:
             own.append(stall["gap_ms"])
@@ -704,9 +741,10 @@ def run_table(runs: list[dict]) -> str:
         "| mode | run | largest gap (ms) | p99 gap (ms) | gaps >= 50 ms | of them the "
         "machine's | largest gap not the machine's (ms) | GUI CPU per tick (ms) "
         "| idle loop per tick (ms) | GUI preemptions | full garbage collections (longest, ms) "
-        "| supervisor threads (nice policy) | import s | export s |",
+        "| supervisor threads (nice policy) | import s | export s "
+        "| waited before, for page reporting (s) | reported during the jobs (MiB) |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- "
-        "| ---: | ---: |",
+        "| ---: | ---: | ---: | ---: |",
     ]
     for r in runs:
         switches = r["involuntary_switches"]
@@ -721,7 +759,8 @@ def run_table(runs: list[dict]) -> str:
             f"| {r.get('full_collections', '-')} ({_ms(r.get('longest_collection_ms'))}) "
             f"| {priorities} "
             f"| {r['jobs']['import']['wall_seconds']:.1f} "
-            f"| {r['jobs']['export']['wall_seconds']:.1f} |"
+            f"| {r['jobs']['export']['wall_seconds']:.1f} "
+            f"| {_ms(r.get('settled_s'))} | {_ms(r.get('reported_mib'))} |"
         )
     return "\n".join(lines)
 
@@ -893,6 +932,8 @@ def _control_note(stall: dict[str, Any]) -> str:
         if stall.get("slowed_share") is not None:
             text += f", {100 * stall['slowed_share']:.0f}% of its work samples ran slow"
         text += f" ({whose})"
+    if stall.get("reported_mib"):
+        text += f"; {stall['reported_mib']:.0f} MiB of free memory reported to the host in it"
     collections = stall.get("collections") or []
     if collections:
         text += "; garbage collections in it: " + ", ".join(collections)
@@ -1070,6 +1111,12 @@ def main(argv: list[str] | None = None) -> int:
         "--trace-events",
         action="store_true",
         help="list the Qt events of 2 ms or more in each stall (a Python notify(): slower)",
+    )
+    parser.add_argument(
+        "--no-settle",
+        dest="settle",
+        action="store_false",
+        help="start each run at once, without waiting for free page reporting to go quiet",
     )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--lean", action="store_true", help=argparse.SUPPRESS)

@@ -33,7 +33,8 @@ def test_a_stopped_sleeper_logs_its_late_wake_up(tmp_path: Path) -> None:
     with control_sleeper.control_sleepers(tmp_path) as folder:
         assert folder == tmp_path
         time.sleep(0.5)  # started and sleeping
-        pids = [int(p) for p in os.listdir("/proc") if p.isdigit() and _is_sleeper(int(p))]
+        running = [int(name) for name in os.listdir("/proc") if name.isdigit()]
+        pids = [pid for pid in running if _is_sleeper(pid, tmp_path)]
         assert pids, "no sleeper process found"
         held_from = time.perf_counter()
         for pid in pids:
@@ -45,7 +46,7 @@ def test_a_stopped_sleeper_logs_its_late_wake_up(tmp_path: Path) -> None:
         time.sleep(0.2)
     intervals = control_sleeper.read_intervals(tmp_path)
     assert control_sleeper.shared_ms(intervals, held_from, held_to) >= 120
-    assert not any(_is_sleeper(pid) for pid in pids)
+    assert not any(_is_sleeper(pid, tmp_path) for pid in pids)
     # each sleeper timed its piece of work after every wake-up, none while it was held
     work = control_sleeper.read_work(tmp_path)
     for cpu in os.sched_getaffinity(0):
@@ -55,7 +56,8 @@ def test_a_stopped_sleeper_logs_its_late_wake_up(tmp_path: Path) -> None:
     assert not [at for at, _ in work if held_from + 0.005 < at < held_to - 0.005]
 
 
-def _is_sleeper(pid: int) -> bool:
+def _is_sleeper(pid: int, folder: Path) -> bool:
+    """Whether ``pid`` is a live sleeper logging into ``folder`` (not another run's)."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as fh:
             command = fh.read()
@@ -63,7 +65,9 @@ def _is_sleeper(pid: int) -> bool:
             state = fh.read().rsplit(")", 1)[1].split()[0]
     except OSError:
         return False
-    return b"control_sleeper.py" in command and state != "Z"
+    arguments = command.split(b"\0")
+    mine = b"control_sleeper.py" in command and os.fsencode(folder) in arguments
+    return mine and state != "Z"
 
 
 def test_slowed_share_counts_work_samples_three_times_their_calibrated_time() -> None:
@@ -88,6 +92,21 @@ def test_a_stall_on_slow_cpus_is_the_machines() -> None:
     assert [s["shared"] for s in result["stalls"]] == [True, False]
     assert [s["slowed_share"] for s in result["stalls"]] == [0.5, 0.12]
     assert result["largest_own_ms"] == 70.0
+
+
+def test_a_stall_with_a_large_reporting_pass_in_it_is_the_machines() -> None:
+    import bench_gui
+
+    result = {
+        "largest_below_limit_ms": 31.0,
+        "stalls": [
+            {"gap_ms": 96.0, "from_s": 5.00, "to_s": 5.096, "reported_mib": 512.0},
+            {"gap_ms": 60.0, "from_s": 9.00, "to_s": 9.06, "reported_mib": 64.0},
+        ],
+    }
+    bench_gui.attribute_stalls(result, [], [])
+    assert [s["shared"] for s in result["stalls"]] == [True, False]
+    assert result["largest_own_ms"] == 60.0
 
 
 def test_stalls_are_attributed_to_the_machine_only_when_shared() -> None:
